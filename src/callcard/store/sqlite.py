@@ -16,6 +16,7 @@ and the pytest plugin runs it in a thread beside the test.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
@@ -102,7 +103,8 @@ class SQLiteStore:
         _, json_cols = self._table(table)
         out = dict(row)
         for key in json_cols & out.keys():
-            if out[key] is not None:
+            # A column declared JSON has NUMERIC affinity in SQLite: a bare number comes back as a number.
+            if isinstance(out[key], str | bytes):
                 out[key] = json.loads(out[key])
         return out
 
@@ -222,6 +224,48 @@ class SQLiteStore:
         anything called here must be re-implemented by another store."""
         with self._lock:
             return [dict(r) for r in self._conn.execute(sql, args).fetchall()]
+
+    def export_to(self, path: str | Path) -> Path:
+        """Write a consistent copy of the whole database to ``path``, atomically.
+
+        The copy is made beside the target and renamed over it only once complete, so a failed export
+        never leaves a half-written file nor removes the previous snapshot.
+        """
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            dest = sqlite3.connect(str(tmp))
+            try:
+                with self._lock:
+                    self._conn.backup(dest)
+                dest.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                dest.close()
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
+    def import_from(self, path: str | Path) -> None:
+        """Replace the whole database with the snapshot at ``path`` (made by ``export_to``).
+
+        The snapshot is checked before anything is replaced; an unreadable file changes nothing.
+        """
+        source = Path(path)
+        if not source.is_file():
+            raise FileNotFoundError(str(source))
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            src.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()
+            with self._lock:
+                src.backup(self._conn)
+                apply_migrations(self._conn)  # an older snapshot is brought forward
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(f"{source} is not a callcard snapshot: {exc}") from exc
+        finally:
+            src.close()
+        self._schema = self._read_schema()
 
     def close(self) -> None:
         with self._lock:

@@ -34,6 +34,7 @@ CREATE TABLE apps (
     first_run         INTEGER NOT NULL DEFAULT 1,
     handler           TEXT NOT NULL DEFAULT '',
     app_options       JSON,
+    version           INTEGER NOT NULL DEFAULT 1,
     created_at        REAL NOT NULL
 );
 

@@ -1,10 +1,12 @@
 -- External lines, live external calls, finished-call statistics, call records, open call cards.
+-- Lines belong to an app (the platform keys them by NUMBER + REST_APP_ID).
 CREATE TABLE external_lines (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    number          TEXT NOT NULL UNIQUE,
+    number          TEXT NOT NULL,
     name            TEXT NOT NULL DEFAULT '',
     crm_auto_create TEXT NOT NULL DEFAULT 'Y',
-    app_id          INTEGER
+    app_id          INTEGER,
+    UNIQUE (app_id, number)
 );
 
 CREATE TABLE calls (
@@ -21,6 +23,10 @@ CREATE TABLE calls (
     crm_activity_id  INTEGER NOT NULL DEFAULT 0,
     crm_bindings     JSON,
     crm_created_lead INTEGER,
+    crm_created_entities JSON,
+    crm_enabled      INTEGER NOT NULL DEFAULT 1,   -- 0 for a portal (inner-extension) call
+    portal_user_id   INTEGER,
+    call_start_ts    REAL NOT NULL DEFAULT 0,      -- CALL_START_DATE as unix time; the dedup window reads it
     dedup_key        TEXT NOT NULL,
     created_at       REAL NOT NULL
 );

@@ -10,10 +10,12 @@ CREATE TABLE crm_entities (
     UNIQUE (entity_type, entity_id)
 );
 
+-- Multi-fields (the platform's FM): PHONE and EMAIL values, told apart by type_id.
 CREATE TABLE crm_phones (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     entity_type TEXT NOT NULL,
     entity_id   INTEGER NOT NULL,
+    type_id     TEXT NOT NULL DEFAULT 'PHONE',
     value       TEXT NOT NULL,
     value_type  TEXT NOT NULL DEFAULT 'WORK',
     normalized  TEXT NOT NULL

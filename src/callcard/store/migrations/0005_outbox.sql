@@ -30,5 +30,8 @@ CREATE TABLE conformance (
     severity TEXT NOT NULL,            -- error, warning
     message  TEXT NOT NULL,
     detail   JSON,
+    count    INTEGER NOT NULL DEFAULT 1,  -- identical consecutive findings of one app are counted, not repeated
+    first_at REAL,                        -- first occurrence (`at` is the latest)
     at       REAL NOT NULL
 );
+CREATE INDEX conformance_app ON conformance (app_id, id);

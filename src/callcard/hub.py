@@ -1,0 +1,101 @@
+"""The event hub: where the events the domain returns go.
+
+Every domain operation returns ``list[Event]``; the surface that ran it hands them to ``Hub.publish``,
+which sends each one, unchanged, to:
+
+1. the owning portal page of the card's user (``services.pages``), which posts it to the bound frames;
+2. the outbox, once for every HTTP handler bound to it (REST ``event.bind`` for ``ONEXTERNALCALL*``,
+   REST ``placement.bindEvent`` for card events, the row's errorHandlerUrl for watchdog notices);
+3. the timeline.
+
+Then it pushes a fresh card view to the pages of every user whose card the operation touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from .domain.events import REST_EVENTS, WATCHDOG_NOTICE, Event
+from .outbox.forms import card_event_body, notice_body, rest_event_body
+from .services import Services
+
+__all__ = ["Hub"]
+
+log = logging.getLogger("callcard.hub")
+
+
+class Hub:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    # -- publishing -----------------------------------------------------------------------------------
+
+    def publish(self, events: Iterable[Event], touched: Iterable[int] = ()) -> None:
+        events = list(events)
+        users = {u for u in touched if u is not None}
+        for event in events:
+            if event.user_id is not None:
+                users.add(event.user_id)
+            if self.s.journal is not None:
+                self.s.journal.add(
+                    "event", event.name, event.timeline(), app_id=event.app_id, user_id=event.user_id
+                )
+            try:
+                self._route(event)
+            except Exception:  # one bad handler row must not stop the others
+                log.exception("routing %s failed", event.name)
+        if events and self.s.pages is not None:
+            self.s.pages.send_events(events)
+        for user_id in sorted(users):
+            self.push_card(user_id)
+
+    def push_card(self, user_id: int) -> None:
+        if self.s.pages is not None:
+            self.s.pages.push_card(user_id)
+        if self.s.journal is not None:
+            card = self.s.cards.get(user_id)
+            summary = f"card of user {user_id}: " + (card.ui_state if card is not None else "closed")
+            view = card.view(self.s.clock.now()) if card is not None else None
+            self.s.journal.add("card", summary, view, user_id=user_id)
+
+    def _route(self, event: Event) -> None:
+        outbox = self.s.outbox
+        if outbox is None:
+            return
+        now = int(self.s.clock.now())
+        if event.name == WATCHDOG_NOTICE:
+            url = event.extra.get("url")
+            form = event.extra.get("form", {})
+            if url:
+                body = notice_body(form.get("error", WATCHDOG_NOTICE), form.get("error_description", ""))
+                outbox.enqueue(WATCHDOG_NOTICE, url, body, app_id=event.app_id, policy="once")
+        elif event.name in REST_EVENTS:
+            for row in self.s.event_handlers.handlers_for(event.name, event.app_id):
+                auth_user = row["auth_type"] or event.user_id or 1
+                auth = self.auth_block(row["app_id"], auth_user)
+                data = event.extra.get("data", {})
+                body = rest_event_body(event.name, row["id"], data, auth, now)
+                outbox.enqueue(event.name, row["handler"], body, app_id=row["app_id"])
+        elif event.is_background or event.is_card_tab:
+            for row in self.s.card_handlers.handlers_for(event.name):
+                auth = self.auth_block(row["app_id"], row["user_id"]) if row.get("app_id") else None
+                body = card_event_body(event, row["id"], auth, now)
+                outbox.enqueue(event.name, row["handler"], body, app_id=row.get("app_id"))
+
+    # -- helpers ----------------------------------------------------------------------------------------
+
+    _AUTH_KEYS = (
+        "access_token", "expires_in", "scope", "domain", "server_endpoint", "status",
+        "client_endpoint", "member_id", "refresh_token", "application_token",
+    )
+
+    def auth_block(self, app_id: int, user_id: int) -> dict[str, Any] | None:
+        """The ``auth`` block of an outbound event (rest-api.md §9.8): fresh tokens for ``user_id``."""
+        directory = self.s.directory
+        app = directory.get_app(app_id)
+        if app is None:
+            return None
+        payload = directory.oauth_payload(app, user_id, directory.issue_tokens(app_id, user_id))
+        return {key: payload[key] for key in self._AUTH_KEYS}

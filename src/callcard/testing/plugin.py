@@ -1,0 +1,1 @@
+"""callcard's pytest plugin (entry point ``pytest11``): fixtures for testing telephony apps."""
