@@ -1,0 +1,454 @@
+"""One call card as a pure state machine (call-card.md §1, §3, §5, §8).
+
+``CallCard`` holds every field of call-card.md §1 and the primitives the service composes: UI state,
+call state, timer, fold, comment editor, button presses, ``close()``, ``autoClose()`` and the delayed
+close. It never reads the clock: methods take ``now`` (Unix seconds). Operations return the events they
+cause; ``BackgroundCallCard::*`` events are emitted only for external cards (README decision 9),
+``CallCard::*`` events always.
+
+The command failure replies of the postMessage wire live here too (they are reply payloads, not REST
+errors): ``card_undefined_reply()`` and ``invalid_ui_state_reply()``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Final
+
+from .events import BACKGROUND_PREFIX, CARD_PREFIX, NO_PAYLOAD, Event
+from .uistate import (
+    BUTTON_EVENTS,
+    CLOSABLE_STATES,
+    FOLDED_BUTTONS,
+    STATE_RULES,
+    UiState,
+    layout_for,
+    state_buttons,
+)
+
+__all__ = [
+    "CALL_STATES",
+    "CARD_UNDEFINED",
+    "DEFAULT_STATUS_TEXT",
+    "DIALPAD_KEYS",
+    "DIRECTIONS",
+    "INVALID_UI_STATE",
+    "CallCard",
+    "card_undefined_reply",
+    "default_title",
+    "invalid_ui_state_reply",
+    "js_string",
+    "js_truthy",
+]
+
+CARD_UNDEFINED: Final = "Call card is undefined"
+INVALID_UI_STATE: Final = "Invalid ui state"
+DIRECTIONS: Final = ("incoming", "outgoing", "callback")
+CALL_STATES: Final = ("idle", "connecting", "connected")
+DIALPAD_KEYS: Final = frozenset("0123456789*#")
+QUALITY_GRADES: Final = ("1", "2", "3", "4", "5")
+DEFAULT_STATUS_TEXT: Final = "Connected"
+
+
+def card_undefined_reply() -> list[dict[str, str]]:
+    """The guard failure every CallCard* command (but GetListUiStates) answers (call-card.md §4)."""
+    return [{"result": "error", "errorCode": CARD_UNDEFINED}]
+
+
+def invalid_ui_state_reply() -> list[dict[str, str]]:
+    return [{"result": "error", "errorCode": INVALID_UI_STATE}]
+
+
+def js_truthy(value: object) -> bool:
+    """JavaScript truthiness: the platform tests command params with ``!!value`` (so "false" is true)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int | float):
+        return value != 0 and not math.isnan(value)
+    if isinstance(value, str):
+        return value != ""
+    return True
+
+
+def js_string(value: object) -> str:
+    """How a param renders as text on the card; missing (None) is the empty string (team choice)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def default_title(direction: str, phone_number: str) -> str:
+    """The host's title template until an app sets its own."""
+    shown = {"unknown": "Unknown number", "hidden": "Hidden number"}.get(phone_number, phone_number)
+    if direction == "callback":
+        return f"Callback to {shown}"
+    if direction == "outgoing":
+        return f"Outgoing call to {shown}"
+    return f"Incoming call from {shown}"
+
+
+@dataclass
+class CallCard:
+    """The state of one user's call card. Mutating methods return the events they cause."""
+
+    user_id: int
+    call_id: str
+    phone_number: str
+    direction: str = "incoming"
+    line_number: str = ""
+    line_name: str = ""
+    call_state: str = "idle"
+    ui_state: UiState = UiState.externalCard
+    title: str = ""
+    status_text: str = ""
+    muted: bool = False
+    held: bool = False
+    # timer: initialTimestamp is set on the first start only; 0 means "not started / hidden"
+    timer_running: bool = False
+    timer_shown: bool = False
+    timer_initial: float = 0.0
+    timer_stopped_at: float = 0.0
+    allow_auto_close: bool = True
+    folded: bool = False
+    crm_entity_type: str = ""
+    crm_entity_id: int = 0
+    crm_activity_id: int = 0
+    crm_bindings: list[dict[str, Any]] = field(default_factory=list)
+    show_crm_card: bool = True
+    is_external_call: bool = True
+    # conditions that never hold in callcard, kept so the model matches the platform's
+    call_list_mode: bool = False
+    device_call: bool = False
+    sip_phone: bool = False
+    used: bool = False
+    comment_text: str = ""
+    comment_editor_open: bool = False
+    close_at: float | None = None  # deadline of the delayed close (autoClose while blocked)
+    restore_until: float | None = None  # the owning page unloaded; reclaim before this or it closes
+    closed: bool = False
+    app_id: int | None = None
+    created_at: float = 0.0
+
+    # -- events ----------------------------------------------------------------------------------------
+
+    def _event(self, name: str, payload: Any = NO_PAYLOAD, extra: dict[str, Any] | None = None) -> Event:
+        return Event(name, payload, user_id=self.user_id, call_id=self.call_id, extra=dict(extra or {}))
+
+    def _background(self, name: str, payload: Any = NO_PAYLOAD) -> list[Event]:
+        """A BackgroundCallCard event, or nothing for a card that is not an external call (decision 9)."""
+        if not self.is_external_call:
+            return []
+        full = name if name.startswith(BACKGROUND_PREFIX) else BACKGROUND_PREFIX + name
+        return [self._event(full, payload)]
+
+    def entity_changed(self) -> list[Event]:
+        """A CRM card load: BackgroundCallCard::entityChanged (gated) and CallCard::EntityChanged."""
+        payload = {
+            "CRM_ENTITY_TYPE": self.crm_entity_type,
+            "CRM_ENTITY_ID": self.crm_entity_id,
+            "PHONE_NUMBER": self.phone_number,
+        }
+        return self._background("entityChanged", dict(payload)) + [
+            self._event(CARD_PREFIX + "EntityChanged", dict(payload))
+        ]
+
+    def initialized(self) -> list[Event]:
+        return self._background("initialized", self.status())
+
+    # -- derived ---------------------------------------------------------------------------------------
+
+    @property
+    def foldable(self) -> bool:
+        return self.allow_auto_close and (
+            self.call_state == "connected" or (self.call_state == "idle" and self.call_list_mode)
+        )
+
+    @property
+    def closable(self) -> bool:
+        return self.ui_state in CLOSABLE_STATES or (self.ui_state is UiState.connected and self.device_call)
+
+    def timer_elapsed(self, now: float) -> float:
+        """Seconds the timer shows: live while running, the last value after a stop, 0 when reset."""
+        if not self.timer_initial:
+            return 0.0
+        end = now if self.timer_running else self.timer_stopped_at
+        return max(0.0, end - self.timer_initial)
+
+    def buttons(self) -> list[str]:
+        """The buttons shown now, left to right. Folded: the mini panel's hangup/close, then the expand
+        toggle (named "fold")."""
+        if self.folded:
+            base = state_buttons(self.ui_state, self.direction, foldable=False)
+            return [name for name in base if name in FOLDED_BUTTONS] + ["fold"]
+        return state_buttons(self.ui_state, self.direction, foldable=self.foldable)
+
+    def crm_buttons(self) -> list[str]:
+        """The CRM row (call-card.md §3.4). External calls always get CRM_CREATE='none'."""
+        result = ["addComment"]
+        if self.crm_entity_type in ("CONTACT", "COMPANY"):
+            result += ["addDeal", "addInvoice"]
+        elif not self.crm_entity_type:
+            result += ["addLead", "addContact"]
+        return result
+
+    def status(self) -> dict[str, Any]:
+        """getStatus / the initialized payload, with native JSON types (call-card.md §8.2)."""
+        data: dict[str, Any] = {"CALL_ID": self.call_id}
+        if self.phone_number != "unknown":
+            data["PHONE_NUMBER"] = self.phone_number
+        data["LINE_NUMBER"] = self.line_number
+        data["LINE_NAME"] = self.line_name
+        data["CRM_ENTITY_TYPE"] = self.crm_entity_type
+        data["CRM_ENTITY_ID"] = self.crm_entity_id
+        if self.crm_activity_id != 0:
+            data["CRM_ACTIVITY_ID"] = self.crm_activity_id
+        data["CRM_BINDINGS"] = [dict(binding) for binding in self.crm_bindings]
+        data["CALL_DIRECTION"] = self.direction
+        data["CALL_STATE"] = self.call_state
+        data["CALL_LIST_MODE"] = self.call_list_mode
+        return data
+
+    def status_as_strings(self) -> dict[str, Any]:
+        """The same fields as the platform puts them in PLACEMENT_OPTIONS and the handler form POST: all
+        strings, CRM_ACTIVITY_ID "undefined" when none, no CRM_BINDINGS when empty. URI is the caller's."""
+        data: dict[str, Any] = {}
+        for key, value in self.status().items():
+            if key == "CRM_BINDINGS":
+                if value:
+                    data[key] = [{k: js_string(v) for k, v in binding.items()} for binding in value]
+                continue
+            data[key] = js_string(value)
+            if key == "CRM_ENTITY_ID" and self.crm_activity_id == 0:
+                data["CRM_ACTIVITY_ID"] = "undefined"
+        return data
+
+    def view(self, now: float) -> dict[str, Any]:
+        """What the portal page renders (the UI codes against these keys)."""
+        return {
+            "userId": self.user_id,
+            "callId": self.call_id,
+            "phoneNumber": self.phone_number,
+            "lineNumber": self.line_number,
+            "lineName": self.line_name,
+            "direction": self.direction,
+            "callState": self.call_state,
+            "uiState": self.ui_state.name,
+            "uiStateNumber": int(self.ui_state),
+            "title": self.title,
+            "statusText": self.status_text,
+            "muted": self.muted,
+            "held": self.held,
+            "timer": {
+                "running": self.timer_running,
+                "shown": self.timer_shown,
+                "elapsed": self.timer_elapsed(now),
+            },
+            "allowAutoClose": self.allow_auto_close,
+            "folded": self.folded,
+            "foldable": self.foldable,
+            "closable": self.closable,
+            "layout": layout_for(self.ui_state),
+            "buttons": self.buttons(),
+            "crm": {
+                "entityType": self.crm_entity_type,
+                "entityId": self.crm_entity_id,
+                "activityId": self.crm_activity_id,
+                "bindings": [dict(binding) for binding in self.crm_bindings],
+            },
+            "crmButtons": self.crm_buttons(),
+            "comment": {"text": self.comment_text, "editorOpen": self.comment_editor_open},
+            "closeAt": self.close_at,
+            "isExternalCall": self.is_external_call,
+            "used": self.used,
+        }
+
+    # -- timer, state ----------------------------------------------------------------------------------
+
+    def start_timer(self, now: float) -> None:
+        """Start (no-op while running); counts from initialTimestamp, set on the first start only."""
+        if self.timer_running:
+            return
+        if not self.timer_initial:
+            self.timer_initial = now
+        self.timer_running = True
+
+    def stop_timer(self, now: float) -> None:
+        """Stop the count; the last value stays visible."""
+        if not self.timer_running:
+            return
+        self.timer_running = False
+        self.timer_stopped_at = now
+
+    def hide_timer(self) -> None:
+        """Hide the section and reset initialTimestamp, so the next start counts from 00:00."""
+        self.timer_shown = False
+        self.timer_initial = 0.0
+        self.timer_stopped_at = 0.0
+
+    def apply_ui_state(self, state: UiState, now: float) -> None:
+        """The view's own setUiState: buttons follow the state; sections and timer per §3.2."""
+        self.ui_state = state
+        rule = STATE_RULES[state]
+        if rule.show_timer is not None:
+            self.timer_shown = rule.show_timer
+        if rule.timer == "start":
+            self.start_timer(now)
+        elif rule.timer == "stop":
+            self.stop_timer(now)
+
+    def worker_set_ui_state(
+        self, state: UiState, now: float, *, disable_auto_start_timer: bool = False
+    ) -> None:
+        """CallCardSetUiState after validation: §3 for the state, then the worker's timer rules."""
+        self.apply_ui_state(state, now)
+        if state is UiState.connected:
+            if disable_auto_start_timer:
+                self.stop_timer(now)
+                self.hide_timer()
+            else:
+                self.timer_shown = True
+        elif not self.timer_running:
+            self.hide_timer()
+
+    def set_call_state(self, state: str, additional_params: dict[str, Any] | None = None) -> list[Event]:
+        """Change callState; CallCard::CallStateChanged fires only on an actual change."""
+        if state not in CALL_STATES:
+            raise ValueError(f"unknown call state {state!r}")
+        if state == self.call_state:
+            return []
+        self.call_state = state
+        extra = {"additionalParams": dict(additional_params or {})}
+        return [self._event(CARD_PREFIX + "CallStateChanged", state, extra)]
+
+    # -- closing ---------------------------------------------------------------------------------------
+
+    def close(self) -> list[Event]:
+        """close(): CallCard::BeforeClose, then the card is disposed (the service deletes it)."""
+        self.closed = True
+        self.close_at = None
+        self.restore_until = None
+        return [self._event(CARD_PREFIX + "BeforeClose")]
+
+    def auto_close(self, now: float, delay: float) -> list[Event]:
+        """autoClose() when the call ends: close at once, or BeforeClose and start the delayed close.
+
+        A second autoClose while the countdown runs fires BeforeClose again but keeps the earlier
+        deadline (the platform's first timer still fires then).
+        """
+        if self.allow_auto_close and not self.comment_editor_open:
+            return self.close()
+        if self.close_at is None:
+            self.close_at = now + delay
+        return [self._event(CARD_PREFIX + "BeforeClose")]
+
+    def close_after_timeout(self) -> list[Event]:
+        """The delayed close fires: save a shown comment, then close (no call is ever flagged current
+        for an external card, so nothing holds the close back)."""
+        events = self._save_comment(self.comment_text) if self.comment_editor_open else []
+        return events + self.close()
+
+    def disable_auto_close(self, now: float, delay: float) -> None:
+        """disableAutoClose: hides the fold button; a running countdown restarts for the full delay."""
+        self.allow_auto_close = False
+        if self.close_at is not None:
+            self.close_at = now + delay
+
+    def enable_auto_close(self) -> list[Event]:
+        """enableAutoClose: a pending countdown is cleared and its close runs at once."""
+        self.allow_auto_close = True
+        if self.close_at is None:
+            return []
+        self.close_at = None
+        return self.close_after_timeout()
+
+    # -- operator clicks -------------------------------------------------------------------------------
+
+    def _save_comment(self, text: str) -> list[Event]:
+        self.comment_text = text
+        self.comment_editor_open = False
+        return self._background("addCommentButtonClick", text)
+
+    def press(self, button: str, value: Any, now: float, delay: float) -> list[Event]:
+        """An operator click on ``button`` (a name from the view's buttons, or commentOpen/commentSave).
+
+        Raises ValueError for a button that is not shown now or a value the control cannot produce.
+        """
+        if self.closed:
+            raise ValueError("the card is closed")
+        if button == "commentOpen":
+            if self.comment_editor_open:
+                raise ValueError("the comment editor is already open")
+            self.comment_editor_open = True
+            return []
+        if button == "commentSave":
+            if not self.comment_editor_open:
+                raise ValueError("the comment editor is not open")
+            if not isinstance(value, str):
+                raise ValueError("commentSave needs the comment text")
+            if value != self.comment_text and self.close_at is not None:
+                self.close_at = now + delay  # typing in the editor restarts the countdown
+            return self._save_comment(value)
+        if button not in self.buttons():
+            raise ValueError(f"button {button!r} is not shown in state {self.ui_state.name}")
+        if button == "fold":
+            self.folded = not self.folded
+            return []
+        event = BUTTON_EVENTS[button]
+        if button == "close":
+            return self._background(event) + self.close()
+        if button == "mute":
+            self.muted = not self.muted
+            return self._background(event, self.muted)
+        if button == "hold":
+            self.held = not self.held
+            return self._background(event, self.held)
+        if button == "transfer":
+            return self._background(event, self._transfer_payload(value))
+        if button == "dialpad":
+            if not isinstance(value, str) or value not in DIALPAD_KEYS:
+                raise ValueError(f"dialpad key must be one of 0-9 * #, not {value!r}")
+            return self._background(event, value)
+        if button == "qualityMeter":
+            grade = js_string(value)
+            if isinstance(value, bool) or grade not in QUALITY_GRADES:
+                raise ValueError(f"quality grade must be 1..5, not {value!r}")
+            return self._background(event, grade)  # the platform sends the data-attribute string
+        return self._background(event)
+
+    def _transfer_payload(self, value: Any) -> dict[str, Any]:
+        target = value.get("target") if isinstance(value, dict) else None
+        is_user = isinstance(target, int) and not isinstance(target, bool)
+        if not is_user and not (isinstance(target, str) and target):
+            raise ValueError("transfer needs a target: a user id (int) or a phone number (str)")
+        if self.used:
+            # the background-app dialog: the card's number and the picked user or phone
+            return {"phoneNumber": self.phone_number, "target": target}
+        return {"type": "user" if is_user else "pstn", "target": target}
+
+    # -- persistence -----------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe snapshot (field name -> value; uiState by key); ``from_dict`` restores it."""
+        data = asdict(self)
+        data["ui_state"] = self.ui_state.name
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CallCard:
+        """Rebuild a card from ``to_dict()``; missing fields take their defaults, unknown keys are
+        ignored (so a snapshot from an older or newer callcard still loads)."""
+        names = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in names}
+        values["ui_state"] = UiState[str(values.get("ui_state", UiState.externalCard.name))]
+        values["crm_bindings"] = [dict(binding) for binding in values.get("crm_bindings", [])]
+        return cls(**values)
