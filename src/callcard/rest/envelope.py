@@ -1,0 +1,188 @@
+"""The REST envelopes (rest-api.md §3, §4) and the paging helpers list methods use.
+
+Success::
+
+    {"result": ..., "total": 120, "next": 50,
+     "time": {"start", "finish", "duration", "processing", "date_start", "date_finish",
+              "operating_reset_at", "operating"}}
+
+``total`` and ``next`` appear only for list results (``next`` only when more pages exist; page size 50).
+Errors are ``BitrixError.envelope()`` with the error's HTTP status. Every body is
+``application/json; charset=utf-8``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from ..errors import BitrixError
+
+__all__ = [
+    "JSON_MEDIA_TYPE",
+    "PAGE_SIZE",
+    "ListResult",
+    "TimeInfo",
+    "dump_json",
+    "error_body",
+    "json_response",
+    "page",
+    "php_array",
+    "success_body",
+]
+
+PAGE_SIZE = 50
+JSON_MEDIA_TYPE = "application/json; charset=utf-8"
+
+
+def page(start: Any) -> int:
+    """The paging offset from a raw ``start`` parameter, read like PHP's ``intval`` (never negative)."""
+    if isinstance(start, bool):
+        return int(start)
+    if isinstance(start, int):
+        return max(0, start)
+    if isinstance(start, float):
+        return max(0, int(start))
+    if isinstance(start, str):
+        text = start.strip()
+        digits = ""
+        for i, ch in enumerate(text):
+            if ch.isdigit() or (i == 0 and ch in "+-"):
+                digits += ch
+            else:
+                break
+        try:
+            return max(0, int(digits))
+        except ValueError:
+            return 0
+    return 0
+
+
+@dataclass(frozen=True)
+class ListResult:
+    """What a list method returns: one page of ``items``, the ``total`` count, and the ``next`` offset
+    (None on the last page). Rendered as ``result`` = items plus top-level ``total`` / ``next``."""
+
+    items: list[Any]
+    total: int
+    next: int | None = None
+
+    @classmethod
+    def of_page(cls, items: Sequence[Any], total: int, start: Any) -> ListResult:
+        """A page already cut at offset ``page(start)``; ``next`` follows from its length and ``total``."""
+        offset = page(start)
+        following = offset + len(items)
+        return cls(list(items), total, following if following < total and items else None)
+
+    @classmethod
+    def slice(cls, everything: Sequence[Any], start: Any, size: int = PAGE_SIZE) -> ListResult:
+        """Cut page ``page(start)`` of ``size`` out of the full list."""
+        offset = page(start)
+        return cls.of_page(list(everything[offset : offset + size]), len(everything), offset)
+
+
+@dataclass(frozen=True)
+class TimeInfo:
+    """Timings of one call, in unix seconds from the injected clock."""
+
+    start: float
+    finish: float
+    processing: float
+    operating: float
+    operating_reset_at: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "finish": self.finish,
+            "duration": max(0.0, self.finish - self.start),
+            "processing": max(0.0, self.processing),
+            "date_start": _iso(self.start),
+            "date_finish": _iso(self.finish),
+            "operating_reset_at": int(self.operating_reset_at),
+            "operating": float(self.operating),
+        }
+
+
+def _iso(ts: float) -> str:
+    # PHP date('c'): local time with its UTC offset, whole seconds.
+    return datetime.fromtimestamp(ts, tz=UTC).astimezone().isoformat(timespec="seconds")
+
+
+def php_array(members: Mapping[Any, Any]) -> Any:
+    """A PHP array as ``json_encode`` renders it: ``[]`` when empty, a JSON list when the keys are
+    0..n-1 in order (numeric strings count as integers, as PHP converts them), an object otherwise."""
+    if not members:
+        return []
+    keys = list(members)
+    if all(_int_key(k) == i for i, k in enumerate(keys)):
+        return list(members.values())
+    return {str(k): v for k, v in members.items()}
+
+
+def _int_key(key: Any) -> int | None:
+    if isinstance(key, bool):
+        return None
+    if isinstance(key, int):
+        return key
+    if isinstance(key, str) and key.isdigit() and (key == "0" or not key.startswith("0")):
+        return int(key)
+    return None
+
+
+def success_body(result: Any, time: TimeInfo) -> dict[str, Any]:
+    """``{"result", ["total", "next"], "time"}``; a ``ListResult`` supplies total/next."""
+    body: dict[str, Any]
+    if isinstance(result, ListResult):
+        body = {"result": result.items, "total": int(result.total)}
+        if result.next is not None:
+            body["next"] = int(result.next)
+    else:
+        body = {"result": result}
+    body["time"] = time.as_dict()
+    return body
+
+
+def error_body(exc: BitrixError) -> dict[str, Any]:
+    """The platform's error body for ``exc``."""
+    return exc.envelope()
+
+
+def _default(value: Any) -> Any:
+    # Lets handlers return the natural Python objects; the wire always gets plain JSON.
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dump_json(body: Any) -> bytes:
+    """Compact UTF-8 JSON, with the conversions of ``_default``."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_default).encode("utf-8")
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """A JSON response with the platform's content type."""
+    return Response(
+        dump_json(body), status_code=status, headers=dict(headers or {}), media_type=JSON_MEDIA_TYPE
+    )
