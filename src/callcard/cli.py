@@ -227,8 +227,10 @@ def press(button: str, value: str | None, user_id: int, data_dir: str, server: s
 @_data_option
 def report(app_id: int | None, as_json: bool, data_dir: str, server: str | None, token: str | None) -> None:
     """The conformance report; exits 1 when it holds errors (for CI)."""
-    params = {"app_id": app_id} if app_id is not None else {}
-    data = Control(data_dir, server, token).call("GET", "/conformance", **params)
+    control = Control(data_dir, server, token)
+    data = control.call("GET", "/conformance", app_id=app_id) if app_id is not None else control.call(
+        "GET", "/conformance"
+    )
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:

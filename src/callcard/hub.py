@@ -56,7 +56,7 @@ class Hub:
             self.s.pages.push_card(user_id)
         if self.s.journal is not None:
             card = self.s.cards.get(user_id)
-            summary = f"card of user {user_id}: " + (card.ui_state if card is not None else "closed")
+            summary = f"card of user {user_id}: " + (card.ui_state.key if card is not None else "closed")
             view = card.view(self.s.clock.now()) if card is not None else None
             self.s.journal.add("card", summary, view, user_id=user_id)
 
@@ -73,6 +73,9 @@ class Hub:
                 outbox.enqueue(WATCHDOG_NOTICE, url, body, app_id=event.app_id, policy="once")
         elif event.name in REST_EVENTS:
             for row in self.s.event_handlers.handlers_for(event.name, event.app_id):
+                app = self.s.directory.get_app(row["app_id"])
+                if app is None or not app.installed:
+                    continue  # never sent before the app's install has finished (rest-api.md §9.8)
                 auth_user = row["auth_type"] or event.user_id or 1
                 auth = self.auth_block(row["app_id"], auth_user)
                 data = event.extra.get("data", {})

@@ -43,5 +43,16 @@ class Services:
     pages: Any = None
     #: the timeline journal (``callcard.journal.Journal``)
     journal: Any = None
-    #: the outbox (``callcard.outbox``)
+    #: the outbox (``callcard.outbox.outbox.Outbox``) and its delivery worker
     outbox: Any = None
+    worker: Any = None
+    #: injected faults (``callcard.faults.Faults``)
+    faults: Any = None
+    #: the REST method registry (``callcard.rest.registry.Registry``)
+    registry: Any = None
+    #: the control API token (``DATA/control-token``)
+    control_token: str = ""
+    #: the demo softphone's origin, when the demo is on
+    demo_url: str | None = None
+    #: local TLS files (``callcard.tls.TlsFiles``) under ``--https``
+    tls: Any = None

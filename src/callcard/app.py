@@ -1,0 +1,200 @@
+"""``create_app(settings)``: build one callcard — store, domain services, hub, surfaces — with no globals.
+
+Everything a running callcard holds hangs off ``app.state.services`` (``callcard.services.Services``).
+The lifespan starts the background work: the ticker (delayed card closes, held events) and the outbound
+delivery worker, and stops them on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.responses import RedirectResponse
+from starlette.routing import BaseRoute, Route
+
+from .clock import Clock, IdSource, RandomIds, SystemClock
+from .control.auth import load_or_create_token
+from .control.routes import control_routes
+from .domain.calls import ExternalCalls
+from .domain.cards import CardService
+from .domain.conformance import REST_ERROR, Conformance
+from .domain.crm import Crm
+from .domain.directory import Directory
+from .domain.handlers import CardHandlers, EventHandlers
+from .domain.placements import Placements
+from .faults import Faults
+from .hub import Hub
+from .journal import Journal
+from .outbox.outbox import Outbox
+from .outbox.worker import DeliveryWorker
+from .rest.auth import Caller
+from .rest.endpoint import rest_routes
+from .rest.methods import build_registry
+from .rest.methods.telephony import upload_routes
+from .rest.oauth import oauth_routes
+from .services import Services
+from .settings import Settings
+from .store import SQLiteStore
+
+__all__ = ["create_app", "build_services"]
+
+log = logging.getLogger("callcard")
+
+TICK_S = 0.1
+
+
+class DirectoryResolver:
+    """The REST surface's view of credentials: OAuth tokens and webhooks, from the directory."""
+
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+
+    def from_token(self, token: str) -> Caller:
+        app, user = self.directory.resolve_access_token(token)
+        return Caller("app", int(user["id"]), app_id=app.id, scopes=frozenset(app.scopes),
+                      is_admin=bool(user["is_admin"]), access_token=token)
+
+    def from_webhook(self, user_id: int, code: str) -> Caller:
+        hook = self.directory.resolve_webhook(user_id, code)
+        return Caller("webhook", hook.user_id, webhook_id=hook.id, scopes=frozenset(hook.scopes),
+                      is_admin=self.directory.is_admin(hook.user_id))
+
+
+def build_services(settings: Settings, *, clock: Clock | None = None, ids: IdSource | None = None,
+                   store: SQLiteStore | None = None) -> Services:
+    """The domain over its store, seeded (portal, users), with hub, journal and outbox attached."""
+    clock = clock or SystemClock()
+    ids = ids or RandomIds()
+    store = store or SQLiteStore(settings.db_path, durability=settings.durability)
+    directory = Directory(store, clock, ids, settings)
+    directory.ensure_seeded()
+    crm = Crm(store, clock)
+    cards = CardService(store, clock, auto_close_delay_s=settings.auto_close_delay_s)
+    conformance = Conformance(store, clock)
+    services = Services(
+        settings=settings,
+        store=store,
+        clock=clock,
+        ids=ids,
+        directory=directory,
+        crm=crm,
+        cards=cards,
+        calls=ExternalCalls(store, clock, ids, directory, crm, cards, settings),
+        placements=Placements(store, clock, settings, conformance),
+        event_handlers=EventHandlers(
+            store, clock, strict_handler_url=settings.strict_handler_url, conformance=conformance
+        ),
+        card_handlers=CardHandlers(store, clock),
+        conformance=conformance,
+    )
+    services.journal = Journal(settings.journal_size, clock)
+    services.outbox = Outbox(store, clock, settings)
+    services.hub = Hub(services)
+    services.faults = Faults()
+    return services
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, ids: IdSource | None = None,
+               demo_url: str | None = None) -> Starlette:
+    """A complete callcard ASGI app. ``demo_url`` (the demo softphone's origin) registers the demo app."""
+    settings = settings or Settings()
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    services = build_services(settings, clock=clock, ids=ids)
+    services.control_token = load_or_create_token(Path(settings.data_dir))
+    services.demo_url = demo_url
+    if settings.https:
+        from .tls import ensure_certificates
+
+        services.tls = ensure_certificates(Path(settings.data_dir))
+    if demo_url:
+        from .demo.install import install_demo
+
+        install_demo(services, demo_url)
+
+    verify = services.tls.client_context() if settings.https else True
+    worker = DeliveryWorker(services.outbox, services.clock, settings, on_attempt=_delivery_journal(services),
+                            verify=verify)
+    services.faults.delivery = worker.faults
+    services.worker = worker
+
+    registry = build_registry(settings)
+    services.registry = registry
+
+    from .host.routes import host_routes
+
+    routes: list[BaseRoute] = [
+        *upload_routes(services),  # before the /rest catch-all
+        *rest_routes(registry, DirectoryResolver(services.directory), services, settings, services.clock,
+                     on_call=_rest_journal(services)),
+        *oauth_routes(services),
+        *control_routes(services, openapi=registry.openapi),
+        *host_routes(services),
+        Route("/favicon.ico", lambda request: RedirectResponse("/static/favicon.svg")),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        worker.start()
+        ticker = asyncio.create_task(_tick_forever(services))
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            await worker.stop()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.services = services
+    return app
+
+
+async def _tick_forever(services: Services) -> None:
+    while True:
+        await asyncio.sleep(TICK_S)
+        try:
+            events = services.cards.tick()
+            if events:
+                services.hub.publish(events)
+            pages = services.pages
+            if pages is not None and hasattr(pages, "tick"):
+                pages.tick()
+        except Exception:
+            log.exception("tick failed")
+
+
+def _rest_journal(services: Services) -> Any:
+    def record(call: dict[str, Any]) -> None:
+        journal = services.journal
+        if journal is None or not journal.enabled:
+            return
+        caller = call.get("caller")
+        summary = f"{call['method'] or call['path']} → {call['status']}"
+        journal.add("rest", summary, {"request": call["params"], "response": call["response"]},
+                    app_id=getattr(caller, "app_id", None), user_id=getattr(caller, "user_id", None),
+                    status=call["status"], duration_ms=round(call["duration_ms"], 3), method=call["method"])
+        body = call["response"]
+        app_id = getattr(caller, "app_id", None)
+        if call["status"] >= 400 and app_id is not None and isinstance(body, dict):
+            services.conformance.record(
+                app_id, REST_ERROR, "warning",
+                f"{call['method']} answered {body.get('error')}: {body.get('error_description')}",
+                {"method": call["method"], "params": call["params"], "status": call["status"]},
+            )
+
+    return record
+
+
+def _delivery_journal(services: Services) -> Any:
+    def record(attempt: dict[str, Any]) -> None:
+        if services.journal is not None:
+            summary = f"{attempt.get('kind')} → {attempt.get('url')}: {attempt.get('status_code') or attempt.get('error')}"
+            services.journal.add("delivery", summary, attempt, app_id=attempt.get("app_id"))
+
+    return record
