@@ -157,12 +157,12 @@ class Operations:
         with self.s.store.transaction():
             for table in RESET_TABLES:
                 self.s.store.delete(table, {})
-        if self.s.journal is not None:
-            self.s.journal.clear()
         self.faults.clear()
-        if self.s.pages is not None:
+        if self.s.pages is not None:  # open pages drop the cards that are gone
             for user in self.s.store.find("users"):
                 self.s.hub.push_card(int(user["id"]))
+        if self.s.journal is not None:
+            self.s.journal.clear()
         return {"reset": True}
 
     def snapshot_export(self, path: Path) -> Any:

@@ -1,0 +1,172 @@
+"""The control API (/_callcard/…) over a complete create_app, in process."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from callcard.app import create_app
+from callcard.settings import Settings
+
+
+@pytest.fixture
+def cc(tmp_path):
+    app = create_app(Settings.for_tests(tmp_path / "data"))
+    with TestClient(app) as client:
+        services = app.state.services
+        client.headers["Authorization"] = f"Bearer {services.control_token}"
+        client.services = services
+        yield client
+
+
+def test_token_file_is_private_and_required(cc, tmp_path):
+    path = tmp_path / "data" / "control-token"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text().strip() == cc.services.control_token
+    for headers in ({"Authorization": "Bearer wrong"}, {"Authorization": ""}):
+        r = cc.get("/_callcard/state", headers=headers)
+        assert r.status_code == 401
+        assert r.json()["error"] == "NO_AUTH_FOUND"
+    assert cc.get("/_callcard/health", headers={"Authorization": ""}).json()["ok"] is True
+
+
+def test_app_create_shape_and_tokens_work(cc):
+    r = cc.post("/_callcard/apps", json={"name": "softphone", "scopes": ["telephony", "user"]})
+    assert r.status_code == 200
+    data = r.json()
+    for key in ("client_id", "client_secret", "access_token", "refresh_token", "expires_in", "member_id",
+                "domain", "client_endpoint", "application_token"):
+        assert data[key], key
+    assert data["expires_in"] == 3600
+    assert data["client_endpoint"] == "http://127.0.0.1:8765/rest/"
+    me = cc.post("/rest/user.current", json={"auth": data["access_token"]}).json()
+    assert me["result"]["ID"] == "1"
+    # the app's scopes are enforced
+    r = cc.post("/rest/crm.lead.list", json={"auth": data["access_token"]})
+    assert (r.status_code, r.json()["error"]) == (403, "insufficient_scope")
+
+
+def test_bad_bodies_get_an_envelope_not_a_500(cc):
+    r = cc.post("/_callcard/apps", content=b"{nope", headers={"content-type": "application/json"})
+    assert (r.status_code, r.json()["error"]) == (400, "INVALID_REQUEST")
+    r = cc.post("/_callcard/apps", json={})
+    assert (r.status_code, r.json()["error"]) == (400, "INVALID_REQUEST")
+    r = cc.post("/_callcard/webhooks", json={"user_id": 999})
+    assert r.status_code == 400 and r.json()["error"] == "ERROR_NOT_FOUND"
+
+
+def test_webhook_and_login_url(cc):
+    url = cc.post("/_callcard/webhooks", json={"user_id": 2, "scopes": ["user"]}).json()["url"]
+    assert url.startswith("http://127.0.0.1:8765/rest/2/") and url.endswith("/")
+    path = url.removeprefix("http://127.0.0.1:8765")
+    assert cc.post(path + "user.current").json()["result"]["ID"] == "2"
+
+    login = cc.post("/_callcard/login-url", json={"user_id": 2}).json()["url"]
+    assert "/login/" in login
+
+
+def test_tokens_expire_now(cc):
+    data = cc.post("/_callcard/apps", json={"name": "x"}).json()
+    assert cc.post("/_callcard/tokens/expire", json={}).json()["expired"] >= 1
+    r = cc.post("/rest/user.current", json={"auth": data["access_token"]})
+    assert (r.status_code, r.json()["error"]) == (401, "expired_token")
+
+
+def test_simulated_incoming_call_opens_card_and_press_and_state(cc):
+    cc.post("/_callcard/apps", json={"name": "pbx", "scopes": ["telephony", "placement", "user", "crm"]})
+    result = cc.post("/_callcard/calls", json={"direction": "incoming", "phone_number": "+4930111", "user_id": 2})
+    assert result.status_code == 200, result.text
+    assert result.json()["CALL_ID"].startswith("externalCall.")
+    view = cc.get("/_callcard/cards/2").json()
+    assert view["phoneNumber"] == "+4930111" and view["uiState"] == "externalCard"
+
+    assert cc.post("/_callcard/cards/2/state", json={"uiState": "connected"}).json()["uiState"] == "connected"
+    pressed = cc.post("/_callcard/cards/2/press", json={"button": "mute"}).json()
+    assert pressed["muted"] is True
+    r = cc.post("/_callcard/cards/2/press", json={"button": "answer"})  # not shown in connected
+    assert r.status_code == 400
+    closed = cc.post("/_callcard/cards/2/press", json={"button": "hangup"}).json()
+    assert closed["uiState"] == "connected"  # hangup only reports to apps on external cards
+
+    kinds = {e["kind"] for e in cc.get("/_callcard/timeline").json()["entries"]}
+    assert {"card", "event"} <= kinds
+    names = [e["summary"] for e in cc.get("/_callcard/timeline", params={"kind": "event"}).json()["entries"]]
+    assert "BackgroundCallCard::muteButtonClick" in names
+
+
+def test_outgoing_without_bound_handler_registers_and_shows(cc):
+    cc.post("/_callcard/apps", json={"name": "pbx"})
+    r = cc.post("/_callcard/calls", json={"direction": "outgoing", "phone_number": "+4930222", "user_id": 1})
+    assert r.status_code == 200
+    assert cc.get("/_callcard/cards/1").json()["direction"] == "outgoing"
+    assert cc.post("/_callcard/calls", json={"direction": "sideways"}).status_code == 400
+
+
+def test_reset_forgets_calls_but_keeps_apps(cc):
+    cc.post("/_callcard/apps", json={"name": "pbx"})
+    cc.post("/_callcard/calls", json={"direction": "incoming", "phone_number": "+4930333", "user_id": 1})
+    assert cc.get("/_callcard/cards/1").json() is not None
+    assert cc.post("/_callcard/reset").json() == {"reset": True}
+    assert cc.get("/_callcard/cards/1").json() is None
+    assert cc.get("/_callcard/timeline").json()["entries"] == []
+    state = cc.get("/_callcard/state").json()
+    assert state["calls"] == [] and len(state["apps"]) == 1
+    assert "access_tokens" not in state
+
+
+def test_snapshot_round_trip_and_failed_export(cc, tmp_path):
+    cc.post("/_callcard/apps", json={"name": "pbx"})
+    cc.post("/_callcard/calls", json={"direction": "incoming", "phone_number": "+4930444", "user_id": 1})
+    snap = tmp_path / "snap.sqlite3"
+    exported = cc.post("/_callcard/snapshot/export", json={"path": str(snap)}).json()
+    assert exported["bytes"] > 0
+    before = cc.get("/_callcard/state").json()
+
+    cc.post("/_callcard/reset")
+    assert cc.get("/_callcard/state").json()["calls"] == []
+    assert cc.post("/_callcard/snapshot/import", json={"path": str(snap)}).status_code == 200
+    assert cc.get("/_callcard/state").json() == before
+
+    # an export that fails (target is a directory) reports an error and keeps the previous snapshot
+    blocked = tmp_path / "dir.sqlite3"
+    blocked.mkdir()
+    r = cc.post("/_callcard/snapshot/export", json={"path": str(blocked)})
+    assert r.status_code >= 400 and "error" in r.json()
+    assert snap.read_bytes().startswith(b"SQLite format 3")
+    missing = cc.post("/_callcard/snapshot/import", json={"path": str(tmp_path / "none.sqlite3")})
+    assert missing.status_code == 404
+
+
+def test_delivery_policy_and_faults(cc):
+    assert cc.post("/_callcard/delivery-policy", json={"policy": "retry"}).json()["policy"] == "retry"
+    assert cc.post("/_callcard/delivery-policy", json={"policy": "sometimes"}).status_code == 400
+    faults = cc.post("/_callcard/faults", json={"rest_latency_ms": 5, "failing_handlers": ["http://x/"]}).json()
+    assert faults["rest_latency_ms"] == 5 and faults["failing_handlers"] == ["http://x/"]
+    assert cc.services.worker.faults.fail_urls == {"http://x/"}
+    assert cc.post("/_callcard/faults", json={"nonsense": 1}).status_code == 400
+    assert cc.post("/_callcard/faults", json={"rest_latency_ms": -1}).status_code == 400
+    cc.post("/_callcard/reset")
+    assert cc.get("/_callcard/faults").json()["failing_handlers"] == []
+
+
+def test_openapi_document_lists_methods(cc):
+    doc = cc.get("/_callcard/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    paths = " ".join(doc["paths"]).lower()
+    assert "telephony.externalcall.register" in paths and "placement.bind" in paths
+
+
+def test_conformance_json(cc):
+    data = cc.post("/_callcard/apps", json={"name": "sloppy", "scopes": ["telephony"]}).json()
+    cc.post("/rest/telephony.externalCall.finish", json={"auth": data["access_token"], "CALL_ID": "nope", "USER_ID": 1})
+    report = cc.get("/_callcard/conformance").json()
+    assert report["findings"], report
+    assert all({"why", "fix", "severity"} <= set(f) for f in report["findings"])
+
+
+def test_data_dir_created(tmp_path):
+    create_app(Settings.for_tests(tmp_path / "new" / "dir"))
+    assert Path(tmp_path / "new" / "dir" / "callcard.sqlite3").exists()
