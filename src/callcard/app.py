@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     services.registry = registry
 
     from .host.routes import host_routes
+    from .inspector import inspector_routes
 
     routes: list[BaseRoute] = [
         *upload_routes(services),  # before the /rest catch-all
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         *oauth_routes(services),
         *control_routes(services, openapi=registry.openapi),
         *host_routes(services),
+        *inspector_routes(services),
         Route("/favicon.ico", lambda request: RedirectResponse("/static/favicon.svg")),
     ]
 
