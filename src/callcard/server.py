@@ -2,14 +2,18 @@
 
 The portal is served on ``127.0.0.1`` and app frames on ``localhost``: two origins without DNS, as
 Bitrix24 and its apps are on different hosts. ``server.json`` in the data directory tells the CLI where
-the server is and which control token to use; it is written once the server listens and removed on exit.
+the server is and which control token to use. It is written just before the listeners start (so anyone who
+got an answer from the server can also find it through the data dir) and removed on exit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,47 +67,72 @@ async def _serve(settings: Settings, *, demo_port: int | None, log_level: str) -
     ssl: dict[str, Any] = {}
     if settings.https:
         ssl = {"ssl_certfile": str(services.tls.server_cert), "ssl_keyfile": str(services.tls.server_key)}
-    servers = [
-        uvicorn.Server(
-            uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level, **ssl)
-        )
+    servers: list[uvicorn.Server] = [
+        _Listener(uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level, **ssl))
     ]
     if demo_url:
         from .demo import demo_app
 
         port = int(demo_url.rsplit(":", 1)[1])
         servers.append(
-            uvicorn.Server(
+            _Listener(
                 uvicorn.Config(demo_app(settings), host=settings.host, port=port, log_level=log_level, **ssl)
             )
         )
     info_path = Path(settings.data_dir) / "server.json"
+    info = {
+        "url": settings.public_url,
+        "control_token": services.control_token,
+        "pid": os.getpid(),
+        "demo_url": demo_url,
+        "ca_bundle": str(services.tls.bundle) if settings.https else None,
+    }
+    # Before the listeners start, not after: a client that polls the URL until it answers must then find
+    # the server through the data dir without racing this write. It holds the token, so 0600 from birth.
+    fd = os.open(info_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(info, indent=2))
 
     async def announce() -> None:
         while not all(s.started for s in servers):
             if any(s.should_exit for s in servers):
                 return
             await asyncio.sleep(0.01)
-        info = {
-            "url": settings.public_url,
-            "control_token": services.control_token,
-            "pid": os.getpid(),
-            "demo_url": demo_url,
-            "ca_bundle": str(services.tls.bundle) if settings.https else None,
-        }
-        info_path.write_text(json.dumps(info, indent=2))
-        os.chmod(info_path, 0o600)
         print(banner(settings, services, demo_url), flush=True)
 
     async def run(server: uvicorn.Server) -> None:
-        # Each uvicorn server handles Ctrl-C for itself; when one stops, stop them all.
+        # When one listener stops (e.g. its port is taken), stop them all.
         try:
             await server.serve()
         finally:
             for other in servers:
                 other.should_exit = True
 
+    def on_signal() -> None:
+        for server in servers:
+            if server.should_exit:  # a second Ctrl-C: stop waiting for open connections
+                server.force_exit = True
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
     try:
         await asyncio.gather(announce(), *(run(s) for s in servers))
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         info_path.unlink(missing_ok=True)
+
+
+class _Listener(uvicorn.Server):
+    """A uvicorn server that leaves signals to ``_serve``.
+
+    uvicorn's own handling re-raises SIGTERM once it has shut down, which kills the process before
+    ``server.json`` is removed; with two listeners each would also steal the other's handler. ``_serve``
+    handles SIGINT/SIGTERM once for all of them, so a stop is graceful and exits 0.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield

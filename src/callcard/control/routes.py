@@ -42,7 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from .. import __version__
-from ..errors import BitrixError, error
+from ..errors import BitrixError, CallcardError, error
 from ..services import Services
 from .operations import Operations
 
@@ -71,7 +71,7 @@ def control_routes(services: Services, *, openapi: Callable[[], dict[str, Any]] 
                 result = await handler(request)
             except BitrixError as exc:
                 return JSONResponse(exc.envelope(), status_code=exc.status)
-            except (KeyError, ValueError, TypeError) as exc:
+            except (CallcardError, KeyError, ValueError, TypeError) as exc:  # e.g. an unknown user id
                 return _fail("INVALID_REQUEST", str(exc) or exc.__class__.__name__, 400)
             except FileNotFoundError as exc:
                 return _fail("ERROR_NOT_FOUND", f"No such file: {exc}", 404)
