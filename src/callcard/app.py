@@ -75,7 +75,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None, ids: IdSou
     directory = Directory(store, clock, ids, settings)
     directory.ensure_seeded()
     crm = Crm(store, clock)
-    cards = CardService(store, clock, auto_close_delay_s=settings.auto_close_delay_s)
+    cards = CardService(store, clock, auto_close_delay_s=settings.auto_close_delay_s,
+                        restore_s=settings.card_restore_s)
     conformance = Conformance(store, clock)
     services = Services(
         settings=settings,

@@ -1,0 +1,384 @@
+"""The page connection manager: portal pages, their WebSockets, card ownership, command relays.
+
+Every render of a portal page registers a ``Page`` (id embedded in the HTML); the page then opens
+``/ws`` and says ``hello`` with that id. The manager keeps, per user, the connected pages in connection
+order and the *owning* page of the user's card (call-card.md §1): the first connected page claims it;
+the others ignore it. Events go to the owning page only (they are page-local on the platform).
+
+Thread safety: ``send_events`` / ``push_card`` may be called from any thread (REST endpoints run in a
+thread pool, the ticker in its own task). Outgoing messages go through one queue per connection, filled
+on the event loop, so everything a connection receives keeps the order in which it was produced.
+
+Wire (JSON text frames), page -> server:
+  hello{page} · cmd{id,sid,cmd,params} · press{id,button,value} · frame{id,placement,row}
+  · load{sid,ms} · wire{sid,dir,kind,data} · conf{sid,kind,message,detail} · drop{sid}
+server -> page:
+  hello{ok} · re{id,ok,reply|noReply|error,...} · events{events,sticky_ms?} · card{view} · toast{text}
+  · reload{}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..domain import conformance as conf
+from ..domain.cards import NO_REPLY
+from ..domain.events import Event
+from ..errors import BitrixError
+from ..services import Services
+from .commands import PageCommands
+from .frames import FrameFactory, LayoutRegistry, PageContext
+
+__all__ = ["Page", "PageManager"]
+
+log = logging.getLogger("callcard.host.ws")
+
+#: pages rendered but never connected are forgotten after this long (their layouts with them)
+UNCONNECTED_PAGE_TTL_S = 600.0
+
+
+@dataclass
+class Page:
+    """One rendered portal page (one browser document)."""
+
+    page_id: str
+    user_id: int
+    ctx: PageContext
+    created_at: float  # time.monotonic() of the render
+    crm: tuple[str, int] | None = None  # the CRM entity a /crm/... page shows
+    queue: asyncio.Queue[str] | None = None  # set while connected
+    seq: int = 0  # connection order
+    closed: bool = False
+    embedded: bool = False  # a slider (IFRAME=Y): never shows the card
+
+    @property
+    def connected(self) -> bool:
+        return self.queue is not None and not self.closed
+
+
+class PageManager:
+    """Pages per user, card ownership, and the server end of every page WebSocket."""
+
+    def __init__(self, services: Services, factory: FrameFactory, layouts: LayoutRegistry) -> None:
+        self.s = services
+        self.factory = factory
+        self.layouts = layouts
+        self.commands = PageCommands(services, factory, layouts, self)
+        self._lock = threading.RLock()
+        self._pages: dict[str, Page] = {}
+        self._owner: dict[int, tuple[str, str]] = {}  # user_id -> (page_id, call_id)
+        self._seq = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- pages ----------------------------------------------------------------------------------------
+
+    def new_page(
+        self, user_id: int, ctx: PageContext, crm: tuple[str, int] | None = None, *, embedded: bool = False
+    ) -> Page:
+        """Register a page being rendered (before any of its frames are rendered)."""
+        now = time.monotonic()  # housekeeping, not domain time: a FakeClock must not expire pages
+        page = Page(
+            page_id=self.s.ids.hex(16), user_id=user_id, ctx=ctx, created_at=now, crm=crm, embedded=embedded
+        )
+        with self._lock:
+            self._forget_stale(now)
+            self._pages[page.page_id] = page
+        return page
+
+    def page(self, page_id: str) -> Page | None:
+        with self._lock:
+            return self._pages.get(page_id)
+
+    def pages_of(self, user_id: int) -> list[Page]:
+        """The user's connected pages in connection order."""
+        with self._lock:
+            live = [p for p in self._pages.values() if p.user_id == user_id and p.connected]
+        return sorted(live, key=lambda p: p.seq)
+
+    def owner_of(self, user_id: int) -> Page | None:
+        """The page that owns the user's open card, assigning the first connected page if none does yet."""
+        card = self.s.cards.get(user_id)
+        return None if card is None else self._owner_for_call(user_id, card.call_id)
+
+    def _owner_for_call(self, user_id: int, call_id: str) -> Page | None:
+        """The owning page of one call's card. Ownership outlives the card until its closing events are
+        delivered (``push_card`` of a closed card releases it)."""
+        with self._lock:
+            current = self._owner.get(user_id)
+            if current is not None and current[1] == call_id:
+                page = self._pages.get(current[0])
+                if page is not None and page.connected:
+                    return page
+            card = self.s.cards.get(user_id)
+            if card is None or card.call_id != call_id:
+                return None
+            pages = [p for p in self.pages_of(user_id) if not p.embedded]
+            if not pages:
+                self._owner.pop(user_id, None)
+                return None
+            self._owner[user_id] = (pages[0].page_id, call_id)
+            return pages[0]
+
+    def frames(self) -> list[dict[str, Any]]:
+        """Every live app frame (layout) of every connected page, for the control API."""
+        out = []
+        for layout in self.layouts.all():
+            page = self.page(layout.page_id)
+            if page is None or not page.connected:
+                continue
+            out.append(
+                {
+                    "app_sid": layout.sid,
+                    "app_id": layout.app_id,
+                    "user_id": layout.user_id,
+                    "placement": layout.placement,
+                    "row_id": layout.row_id,
+                    "handler": layout.handler,
+                    "page_id": layout.page_id,
+                    "page_uri": page.ctx.uri,
+                    "owns_card": self.is_owner(page),
+                    "rendered_at": layout.created_at,
+                }
+            )
+        return out
+
+    def is_owner(self, page: Page) -> bool:
+        owner = self.owner_of(page.user_id)
+        return owner is not None and owner.page_id == page.page_id
+
+    def _forget_stale(self, now: float) -> None:
+        for pid, page in list(self._pages.items()):
+            if page.queue is None and not page.closed and now - page.created_at > UNCONNECTED_PAGE_TTL_S:
+                del self._pages[pid]
+                self.layouts.drop_page(pid)
+
+    # -- sending (thread-safe) ------------------------------------------------------------------------
+
+    def _send(self, page: Page, message: dict[str, Any]) -> None:
+        queue, loop = page.queue, self._loop
+        if queue is None or loop is None or page.closed:
+            return
+        text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            queue.put_nowait(text)
+        else:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, text)
+            except RuntimeError:  # the server is shutting down: nobody is listening any more
+                pass
+
+    def send_events(self, events: Iterable[Event]) -> None:
+        """Hand card events to the owning page of each event's user (which posts them to bound frames)."""
+        self._send_events(events)
+
+    def _send_events(self, events: Iterable[Event], sticky_ms: float = 0) -> None:
+        # grouped per (user, call) in first-seen order; dicts keep insertion order
+        per_user: dict[tuple[int, str | None], list[dict[str, Any]]] = {}
+        for event in events:
+            if event.user_id is None or not (event.is_background or event.is_card_tab):
+                continue
+            per_user.setdefault((event.user_id, event.call_id), []).append(
+                {
+                    "name": event.name,
+                    "payload": event.payload if event.has_payload else None,
+                    "has": event.has_payload,
+                }
+            )
+        for (user_id, call_id), wire in per_user.items():
+            owner = self._owner_for_call(user_id, call_id) if call_id else self.owner_of(user_id)
+            if owner is None:
+                continue  # no page shows this card: events are page-local, nobody hears them
+            message: dict[str, Any] = {"t": "events", "events": wire}
+            if sticky_ms:
+                message["sticky_ms"] = sticky_ms
+            self._send(owner, message)
+
+    def push_card(self, user_id: int) -> None:
+        """Send the user's current card view (or null when closed) to the owning page."""
+        owner = self.owner_of(user_id)
+        if owner is None:
+            # the card is gone (or nobody owns it): release it, and tell every page so a stale card goes
+            with self._lock:
+                if self.s.cards.get(user_id) is None:
+                    self._owner.pop(user_id, None)
+            for page in self.pages_of(user_id):
+                self._send(page, {"t": "card", "view": None})
+            return
+        self._send(owner, {"t": "card", "view": self.card_view(user_id)})
+        for page in self.pages_of(user_id):
+            if page.page_id != owner.page_id:
+                self._send(page, {"t": "card", "view": None})
+
+    def card_view(self, user_id: int) -> dict[str, Any] | None:
+        card = self.s.cards.get(user_id)
+        if card is None:
+            return None
+        view = card.view(self.s.clock.now())
+        view["transferTargets"] = [u for u in self.user_choices() if u["id"] != user_id]
+        crm = view.get("crm")
+        if isinstance(crm, dict) and crm.get("entityType") and crm.get("entityId"):
+            try:  # the card UI shows the entity's name beside its type and id
+                crm["entityName"] = self.s.crm.entity_name(crm["entityType"], int(crm["entityId"]))
+            except (BitrixError, ValueError):
+                pass
+        return view
+
+    def user_choices(self) -> list[dict[str, Any]]:
+        """Active portal users as ``{id, name}`` (the transfer picker, selectUser)."""
+        rows = [r for r in self.s.store.find("users") if r["active"]]
+        return [
+            {
+                "id": int(r["id"]),
+                "name": f"{r['name']} {r['last_name']}".strip() or f"User {r['id']}",
+                "position": r.get("work_position") or "",
+            }
+            for r in rows
+        ]
+
+    def toast(self, user_id: int, text: str) -> None:
+        for page in self.pages_of(user_id):
+            self._send(page, {"t": "toast", "text": text})
+
+    def publish(self, events: list[Event], user_id: int | None = None) -> None:
+        """Route events through the hub (frames, HTTP handlers, timeline) and refresh the card view."""
+        touched = [user_id] if user_id is not None else []
+        hub = self.s.hub
+        if hub is not None:
+            hub.publish(events, touched)
+            return
+        self.send_events(events)
+        for uid in {*touched, *(e.user_id for e in events if e.user_id is not None)}:
+            self.push_card(uid)
+
+    # -- the WebSocket endpoint -----------------------------------------------------------------------
+
+    async def serve(self, ws: WebSocket, user_id: int) -> None:
+        """Run one page connection until it closes. The caller has checked the session."""
+        await ws.accept()
+        self._loop = asyncio.get_running_loop()
+        page: Page | None = None
+        writer: asyncio.Task[None] | None = None
+        try:
+            hello = await ws.receive_json()
+            page = self.page(str(hello.get("page", ""))) if hello.get("t") == "hello" else None
+            if page is None or page.user_id != user_id or page.queue is not None:
+                # unknown page (server restarted) or someone else's: the page must render anew
+                await ws.send_text(json.dumps({"t": "reload"}))
+                await ws.close(code=4404)
+                return
+            queue: asyncio.Queue[str] = asyncio.Queue()
+            with self._lock:
+                page.queue = queue
+                page.seq = next(self._seq)
+            writer = asyncio.create_task(self._writer(ws, queue))
+            self._send(page, {"t": "hello", "ok": True, "page": page.page_id})
+            self._claim(page)
+            while True:
+                text = await ws.receive_text()
+                try:
+                    message = json.loads(text)
+                except ValueError:
+                    continue  # not ours: ignore rather than drop the page
+                if isinstance(message, dict):
+                    await self._handle(page, message)
+        except (WebSocketDisconnect, RuntimeError, KeyError, ValueError):
+            pass
+        finally:
+            if page is not None and page.queue is not None:
+                self._disconnected(page)
+            if writer is not None:
+                writer.cancel()
+
+    async def _writer(self, ws: WebSocket, queue: asyncio.Queue[str]) -> None:
+        try:
+            while True:
+                text = await queue.get()
+                await ws.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
+            return
+        except Exception:  # a broken socket: the reader notices and cleans up
+            log.debug("page writer stopped", exc_info=True)
+
+    def _claim(self, page: Page) -> None:
+        """A page connected: if it is now the owner of an existing card, it takes the card over."""
+        card = self.s.cards.get(page.user_id)
+        if card is None or not self.is_owner(page):
+            self._send(page, {"t": "card", "view": None})
+            return
+        # the card was shown before this page was there (or its page reloaded): its frames have not heard
+        # `initialized`; fire it again and let the bridge replay it to bindings made soon (§9.5)
+        events = self.s.cards.page_reclaimed(page.user_id)
+        self._send_events(events, sticky_ms=self.s.settings.card_restore_s * 1000)
+        self._send(page, {"t": "card", "view": self.card_view(page.user_id)})
+
+    def _disconnected(self, page: Page) -> None:
+        was_owner = self.is_owner(page)
+        with self._lock:
+            page.closed = True
+            page.queue = None
+            self._pages.pop(page.page_id, None)
+            if self._owner.get(page.user_id, ("",))[0] == page.page_id:
+                del self._owner[page.user_id]
+        self.layouts.drop_page(page.page_id)
+        if not was_owner:
+            return
+        try:
+            events = self.s.cards.page_unloaded(page.user_id)
+            self.publish(events, page.user_id)
+            # another open page of the user takes a card that survived the unload
+            successor = self.owner_of(page.user_id)
+            if successor is not None:
+                self._claim(successor)
+        except Exception:
+            log.exception("page unload handling failed")
+
+    async def _handle(self, page: Page, message: dict[str, Any]) -> None:
+        kind = message.get("t")
+        request_id = message.get("id")
+        try:
+            if kind == "cmd":
+                answer = self.commands.run(
+                    page, str(message.get("sid", "")), str(message.get("cmd", "")), message.get("params")
+                )
+            elif kind == "press":
+                answer = self.commands.press(page, str(message.get("button", "")), message.get("value"))
+            elif kind == "frame":
+                answer = self.commands.frame(
+                    page, str(message.get("placement", "")), message.get("row"), message.get("options")
+                )
+            else:
+                self.commands.notice(page, kind, message)
+                return
+        except Exception as exc:  # the page gets an error answer; the connection stays up
+            log.exception("page request %s failed", kind)
+            answer = {"ok": False, "error": str(exc) or type(exc).__name__}
+        if request_id is not None:
+            self._send(page, {"t": "re", "id": request_id, **answer})
+
+    # -- helpers for PageCommands ------------------------------------------------------------------------
+
+    def conformance(self, app_id: int | None, kind: str, message: str = "", detail: Any = None) -> None:
+        if kind not in conf.KINDS:
+            return
+        try:
+            self.s.conformance.record(app_id, kind, message=message, detail=detail)
+        except Exception:
+            log.exception("conformance record failed")
+
+    @staticmethod
+    def no_reply(reply: Any) -> bool:
+        return reply is NO_REPLY
