@@ -40,13 +40,21 @@ class Pbx:
         self.queue.append(item)
         self.changed.set()
 
-    async def take(self, timeout: float) -> list[dict[str, Any]]:
-        if not self.queue:
+    async def take(self, timeout: float, gone: Any) -> list[dict[str, Any]]:
+        """Wait up to ``timeout`` for items; a poller whose page has gone (``await gone()``) takes none,
+        so a call never vanishes into a closed tab's request."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.queue:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0 or await gone():
+                return []
             self.changed.clear()
             try:
-                await asyncio.wait_for(self.changed.wait(), timeout)
+                await asyncio.wait_for(self.changed.wait(), min(left, 1.0))
             except TimeoutError:
-                return []
+                pass
+        if await gone():
+            return []
         items = list(self.queue)
         self.queue.clear()
         return items
@@ -77,7 +85,8 @@ def demo_app(settings: Settings) -> Starlette:
         return JSONResponse({"queued": True, "phone": phone})
 
     async def poll(request: Request) -> Response:
-        return JSONResponse(await pbx.take(timeout=float(request.query_params.get("timeout", 25))))
+        timeout = min(float(request.query_params.get("timeout", 25)), 60.0)
+        return JSONResponse(await pbx.take(timeout, request.is_disconnected))
 
     async def events(request: Request) -> Response:
         # ONEXTERNALCALLSTART from the portal (click-to-call): hand it to the softphone.
