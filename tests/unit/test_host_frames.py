@@ -301,7 +301,7 @@ def test_portal_without_rows_has_no_background_container(client: TestClient, ser
     login(client, services, 2)
     page = client.get("/").text
     assert "intranet-placement-PAGE_BACKGROUND_WORKER" not in page
-    assert '<div id="toolbar"' in page
+    assert '<form id="toolbar"' in page
     assert boot_of(page)["background"] == []
 
 

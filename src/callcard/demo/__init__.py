@@ -78,8 +78,10 @@ def demo_app(settings: Settings) -> Starlette:
         return Response(_static("softphone.js"), media_type="text/javascript")
 
     async def incoming(request: Request) -> Response:
-        body = await request.json() if request.headers.get("content-type", "").startswith("application/json") \
-            else dict(await request.form())
+        if request.headers.get("content-type", "").startswith("application/json"):
+            body = await request.json()
+        else:
+            body = dict(await request.form())
         phone = str(body.get("phone") or body.get("phone_number") or "+4930123456789")
         pbx.push({"kind": "incoming", "phone": phone, "user_id": body.get("user_id")})
         return JSONResponse({"queued": True, "phone": phone})

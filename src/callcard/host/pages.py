@@ -82,8 +82,15 @@ def portal_page(
         if embedded
         else (
             '<header class="pp-header"><a class="pp-brand" href="/">callcard</a>'
-            '<nav class="pp-nav"><a href="/">Home</a></nav>'
-            '<div id="toolbar" class="pp-toolbar"></div>'
+            '<nav class="pp-nav"><a href="/">Home</a><a href="/inspector/">Timeline</a>'
+            '<a href="/inspector/diagram">States</a><a href="/inspector/conformance">Conformance</a></nav>'
+            '<form id="toolbar" class="pp-toolbar" data-role="simulate">'
+            '<input name="phone" type="tel" value="+4930123456789" aria-label="Caller number" '
+            'data-role="simulate-phone">'
+            '<button type="submit" name="direction" value="incoming" data-button="simulate-incoming">'
+            'Simulate incoming call</button>'
+            '<button type="submit" name="direction" value="outgoing" data-button="simulate-outgoing">'
+            'Call out</button></form>'
             f'<div class="pp-user" data-user-id="{esc(user.get("id"))}"><span class="pp-user__avatar">'
             f'{esc(name[:1].upper())}</span><span><span class="pp-user__name">{esc(name)}</span>'
             f'<span class="pp-user__role">{esc(role)}</span></span></div></header>'
@@ -103,6 +110,7 @@ def portal_page(
         '<script src="/static/dialogs.js"></script>'
         '<script src="/static/card.js"></script>'
         '<script src="/static/portal.js"></script>'
+        '<script src="/static/toolbar.js"></script>'
     )
     return _shell(title, body, head='<link rel="stylesheet" href="/static/card.css">')
 

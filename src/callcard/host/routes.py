@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from ..control.operations import Operations
 from ..domain.directory import SessionError
 from ..domain.placements import BACKGROUND, crm_tab_code, tab_title
 from ..errors import BitrixError
@@ -43,6 +44,7 @@ def host_routes(services: Services) -> list[BaseRoute]:
         Route("/logout", host.logout, methods=["GET", "POST"]),
         Route("/", host.portal, methods=["GET"]),
         Route("/crm/{entity_type}/details/{entity_id}/", host.crm_page, methods=["GET"]),
+        Route("/portal/simulate", host.simulate, methods=["POST"]),
         Route("/api/v1/", host.bx24, methods=["GET"]),
         Route("/api/v1/index.js", host.bx24, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
@@ -95,6 +97,30 @@ class _Host:
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
+
+    # -- toolbar --------------------------------------------------------------------------------------
+
+    async def simulate(self, request: Request) -> Response:
+        """The toolbar's "simulate call" for the logged-in user (JSON body: direction, phone)."""
+        user = self._user(request)
+        if user is None:
+            return JSONResponse({"error": "NO_AUTH_FOUND", "error_description": "Log in first"}, 401)
+        if request.headers.get("content-type", "").split(";")[0] != "application/json":
+            # JSON only: a cross-site form cannot send it without a CORS preflight we never grant.
+            return JSONResponse({"error": "INVALID_REQUEST", "error_description": "JSON body required"}, 400)
+        try:
+            body = await request.json()
+            result = await Operations(self.s).simulate_call(
+                direction=str(body.get("direction") or "incoming"),
+                phone=str(body.get("phone") or ""),
+                user_id=int(user["id"]),
+                app_id=None,
+            )
+        except BitrixError as exc:
+            return JSONResponse(exc.envelope(), exc.status)
+        except (ValueError, TypeError, AttributeError) as exc:
+            return JSONResponse({"error": "INVALID_REQUEST", "error_description": str(exc)}, 400)
+        return JSONResponse(result)
 
     # -- pages ------------------------------------------------------------------------------------------
 
