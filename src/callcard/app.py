@@ -197,7 +197,8 @@ def _rest_journal(services: Services) -> Any:
 def _delivery_journal(services: Services) -> Any:
     def record(attempt: dict[str, Any]) -> None:
         if services.journal is not None:
-            summary = f"{attempt.get('kind')} → {attempt.get('url')}: {attempt.get('status_code') or attempt.get('error')}"
+            outcome = attempt.get("status_code") or attempt.get("error")
+            summary = f"{attempt.get('kind')} → {attempt.get('url')}: {outcome}"
             services.journal.add("delivery", summary, attempt, app_id=attempt.get("app_id"))
 
     return record

@@ -4,7 +4,7 @@
 |---|---|
 | ``rest_latency_ms`` | every ``/rest`` call waits this long before it runs |
 | ``bridge_latency_ms`` | every frame command relayed to the server waits this long before its reply |
-| ``frame_load_delay_ms`` | background frames submit their form this much later, so their measured load time grows (trips the watchdog) |
+| ``frame_load_delay_ms`` | background frames submit their form this much later: their load time grows |
 | ``failing_handlers`` | outbound deliveries to these URLs fail without a request |
 | ``handler_delay_s`` | every outbound delivery waits this long first (a slow handler) |
 

@@ -170,3 +170,47 @@ def test_conformance_json(cc):
 def test_data_dir_created(tmp_path):
     create_app(Settings.for_tests(tmp_path / "new" / "dir"))
     assert Path(tmp_path / "new" / "dir" / "callcard.sqlite3").exists()
+
+
+def test_rest_latency_fault_delays_rest_calls(cc):
+    import time
+
+    data = cc.post("/_callcard/apps", json={"name": "slow"}).json()
+    cc.post("/_callcard/faults", json={"rest_latency_ms": 300})
+    started = time.monotonic()
+    assert cc.post("/rest/user.current", json={"auth": data["access_token"]}).status_code == 200
+    assert time.monotonic() - started >= 0.3
+    cc.post("/_callcard/faults", json={"rest_latency_ms": 0})
+
+
+def test_frame_load_delay_fault_reaches_background_frame_descriptors(cc):
+    import json as _json
+    import re
+
+    services = cc.services
+    app = services.directory.create_app("bg", ["telephony", "placement"], "http://localhost:9999/")
+    services.directory.mark_installed(app.id)
+    services.placements.bind(app.as_row(), True, {
+        "PLACEMENT": "PAGE_BACKGROUND_WORKER", "HANDLER": "http://localhost:9999/",
+        "OPTIONS": {"errorHandlerUrl": "http://localhost:9999/err"},
+    })
+    cc.post("/_callcard/faults", json={"frame_load_delay_ms": 6000})
+    login = cc.post("/_callcard/login-url", json={"user_id": 1}).json()["url"]
+    page = cc.get(login.removeprefix("http://127.0.0.1:8765")).text
+    boot = _json.loads(re.search(r'id="callcard-boot">(.*?)</script>', page, re.S).group(1))
+    delays = [f["submitDelayMs"] for f in boot["background"]]
+    assert delays == [6000]
+
+
+def test_portal_simulate_needs_a_session_and_json(cc):
+    cc.post("/_callcard/apps", json={"name": "pbx"})
+    anonymous = TestClient(cc.app)
+    assert anonymous.post("/portal/simulate", json={"direction": "incoming"}).status_code == 401
+    login = cc.post("/_callcard/login-url", json={"user_id": 3}).json()["url"]
+    browser = TestClient(cc.app)
+    browser.get(login.removeprefix("http://127.0.0.1:8765"))
+    form = browser.post("/portal/simulate", data={"direction": "incoming"})
+    assert form.status_code == 400  # a cross-site form post cannot ring anyone
+    r = browser.post("/portal/simulate", json={"direction": "incoming", "phone": "+4930777"})
+    assert r.status_code == 200, r.text
+    assert cc.get("/_callcard/cards/3").json()["phoneNumber"] == "+4930777"

@@ -271,6 +271,7 @@ class FrameFactory:
                 created_at=s.clock.now(),
             )
         )
+        delay_ms = getattr(s.faults, "frame_load_delay_ms", 0) or 0
         return {
             "appSid": sid,
             "appId": app_id,
@@ -287,4 +288,6 @@ class FrameFactory:
             "origin": app_origin(handler),
             "initData": init_data,
             "interface": interface_for(placement),
+            # the control API's slow-frame-load fault (callcard.faults), for background workers only
+            "submitDelayMs": delay_ms if placement == "PAGE_BACKGROUND_WORKER" else 0,
         }

@@ -351,6 +351,9 @@ class PageManager:
         request_id = message.get("id")
         try:
             if kind == "cmd":
+                delay_ms = getattr(self.s.faults, "bridge_latency_ms", 0) or 0
+                if delay_ms > 0:  # the control API's bridge-latency fault (callcard.faults)
+                    await asyncio.sleep(delay_ms / 1000)
                 answer = self.commands.run(
                     page, str(message.get("sid", "")), str(message.get("cmd", "")), message.get("params")
                 )

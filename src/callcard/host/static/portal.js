@@ -147,7 +147,13 @@
       server.notify({ t: 'load', sid: desc.appSid, ms: ms });
       if (onLoad) onLoad(ms);
     });
-    parts.form.submit();
+    // submitDelayMs: the control API's slow-frame-load fault; the load is measured from insertion, so
+    // the delay counts against the watchdog exactly as a slow handler would.
+    if (desc.submitDelayMs > 0) {
+      global.setTimeout(function () { parts.form.submit(); }, desc.submitDelayMs);
+    } else {
+      parts.form.submit();
+    }
     return { layout: layout, iframe: parts.iframe, form: parts.form, desc: desc };
   }
 
