@@ -1,6 +1,6 @@
 """REST throughput of `callcard serve`, beside a bare Starlette JSON endpoint measured in the same run.
 
-    .venv/bin/python bench/rest.py [--seconds 10] [--connections 16]
+    python bench/rest.py [--seconds 8] [--connections 16] [--runs 3]
 
 Prints req/s for: the bare endpoint (the physical limit on this machine), `user.current`, and durable
 `telephony.externalCall.register` + `finish` pairs, with the ratios the targets are stated in:
@@ -122,6 +122,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     wrk = ensure_wrk()
+    load_before = f"{os.getloadavg()[0]:.2f}"
 
     data = Path(tempfile.mkdtemp(prefix="callcard-bench-"))
     port, bare_port = free_port(), free_port()
@@ -163,14 +164,29 @@ def main() -> None:
 
     med = {k: statistics.median(v) for k, v in results.items()}
     ratio = med["user.current"] / med["bare"]
-    print(f"machine: {os.cpu_count()} cores; wrk -t1 -c{args.connections} -d{args.seconds}s, "
-          f"median of {args.runs} interleaved runs")
+    print(f"machine: {machine()}")
+    print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, median of {args.runs} interleaved runs; "
+          f"load average before/after: {load_before} / {os.getloadavg()[0]:.2f}")
+    for key, values in results.items():
+        print(f"  runs {key:<13} " + "  ".join(f"{v:.0f}" for v in values))
     print(f"bare Starlette JSON POST        {med['bare']:>9.0f} req/s")
     print(f"user.current (OAuth, JSON)      {med['user.current']:>9.0f} req/s   ratio {ratio:.2f} (target >= 0.60)")
     print(f"register+finish (durable)       {med['pairs']:>9.0f} pairs/s (target >= 2000)")
     print(f"finished calls recorded         {finished:>9d}")
     ok = ratio >= 0.6 and med["pairs"] >= 2000
     print("targets met" if ok else "targets NOT met")
+
+
+def machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores {model}, Python {sys.version.split()[0]}".strip()
 
 
 def creds_token(data: Path) -> str:

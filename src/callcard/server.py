@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,18 @@ def _version() -> str:
 
 
 def serve(settings: Settings, *, demo_port: int | None = None, log_level: str = "warning") -> None:
-    asyncio.run(_serve(settings, demo_port=demo_port, log_level=log_level))
+    # The loop uvicorn itself would pick ("auto": uvloop when installed). uvicorn.Server.serve() runs in
+    # whatever loop it is given, and the stdlib loop costs about a third of the throughput.
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(_serve(settings, demo_port=demo_port, log_level=log_level))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it on Linux and macOS
+        return None
+    return uvloop.new_event_loop
 
 
 async def _serve(settings: Settings, *, demo_port: int | None, log_level: str) -> None:

@@ -163,11 +163,13 @@ class Directory:
 
     def user_view(self, row: Row) -> dict[str, Any]:
         """The ``user.current`` / ``user.get`` object: scalars as strings, ACTIVE bool, dates ISO."""
-        online = any(s["expires_at"] > self.clock.now() for s in self._sessions(int(row["id"])))
+        sessions = self._sessions(int(row["id"]))  # one read for both IS_ONLINE and LAST_LOGIN
+        now = self.clock.now()
+        online = any(s["expires_at"] > now for s in sessions)
         return {
             "ID": str(row["id"]), "XML_ID": "", "ACTIVE": bool(row["active"]),
             "NAME": row["name"], "LAST_NAME": row["last_name"], "SECOND_NAME": "", "EMAIL": row["email"],
-            "LAST_LOGIN": self._last_login(int(row["id"])) or row["date_register"],
+            "LAST_LOGIN": self._last_login(sessions) or row["date_register"],
             "DATE_REGISTER": row["date_register"], "TIME_ZONE": "", "IS_ONLINE": "Y" if online else "N",
             "PERSONAL_GENDER": "", "PERSONAL_BIRTHDAY": "", "PERSONAL_PHONE": row["personal_phone"],
             "PERSONAL_MOBILE": row["personal_mobile"], "WORK_PHONE": row["work_phone"],
@@ -409,6 +411,6 @@ class Directory:
     def _sessions(self, user_id: int) -> list[Row]:
         return self.store.find("sessions", {"user_id": user_id, "kind": "session"})
 
-    def _last_login(self, user_id: int) -> str:
-        sessions = self._sessions(user_id)
+    @staticmethod
+    def _last_login(sessions: list[Row]) -> str:
         return iso(max(s["created_at"] for s in sessions)) if sessions else ""

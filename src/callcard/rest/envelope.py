@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -114,8 +115,19 @@ class TimeInfo:
 
 
 def _iso(ts: float) -> str:
-    # PHP date('c'): local time with its UTC offset, whole seconds.
-    return datetime.fromtimestamp(ts, tz=UTC).astimezone().isoformat(timespec="seconds")
+    # PHP date('c'): local time with its UTC offset, whole seconds. Every call formats two stamps that
+    # are nearly always in the same second, so remember the last few seconds' renderings.
+    second = math.floor(ts)
+    text = _ISO_SEEN.get(second)
+    if text is None:
+        text = datetime.fromtimestamp(second, tz=UTC).astimezone().isoformat(timespec="seconds")
+        if len(_ISO_SEEN) >= 64:
+            _ISO_SEEN.clear()
+        _ISO_SEEN[second] = text
+    return text
+
+
+_ISO_SEEN: dict[int, str] = {}
 
 
 def php_array(members: Mapping[Any, Any]) -> Any:
@@ -176,9 +188,12 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default)
+
+
 def dump_json(body: Any) -> bytes:
     """Compact UTF-8 JSON, with the conversions of ``_default``."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_default).encode("utf-8")
+    return _ENCODER.encode(body).encode("utf-8")
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

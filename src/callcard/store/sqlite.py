@@ -11,10 +11,21 @@ Why these pragmas:
 
 One connection is shared by every thread behind a re-entrant lock: the server is a single asyncio loop,
 and the pytest plugin runs it in a thread beside the test.
+
+``find`` (and so ``get``/``find_one``) results are cached: the REST hot path reads the same token, app and
+user rows on every call, and building the SQL and decoding the rows costs more than SQLite itself. The
+cache is exact, never time-based. It keeps the raw ``sqlite3.Row`` results, so each read still decodes
+fresh dicts the caller may mutate. A write through this store drops the written table's entries; a
+rollback, ``execute()`` or a snapshot import drops them all. Commits by *other* connections (a second
+process) show in ``PRAGMA data_version``, checked before a cache hit — once per turn of the asyncio
+loop when the store is used from one, else before every hit. Skipping the check within one loop turn
+loses nothing: code that runs without yielding has received no I/O, so nothing it does can depend on
+a commit made elsewhere meanwhile; the next turn sees it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -30,14 +41,48 @@ from .migrations import apply_migrations
 __all__ = ["SQLiteStore"]
 
 _IDENT_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+#: names already checked and quoted (the same few dozen, on every call)
+_QUOTED: dict[str, str] = {}
+#: cached ``find`` results per table before that table's cache is emptied (bounds memory)
+_CACHE_LIMIT = 4096
+
+_CacheKey = tuple[Any, ...]
+
+
+class _Result:
+    """The raw answer of one SELECT: column names, value tuples, and which columns hold JSON."""
+
+    __slots__ = ("names", "rows", "json_at")
+
+    def __init__(self, names: tuple[str, ...], rows: list[tuple[Any, ...]], json_cols: set[str]) -> None:
+        self.names = names
+        self.rows = rows
+        self.json_at = tuple(i for i, name in enumerate(names) if name in json_cols)
+
+    def decode(self) -> list[Row]:
+        """Fresh dicts (the caller may mutate them); JSON columns parsed anew each time."""
+        names, json_at = self.names, self.json_at
+        out = []
+        for values in self.rows:
+            row = dict(zip(names, values, strict=True))
+            for i in json_at:
+                # A column declared JSON has NUMERIC affinity in SQLite: a bare number comes back as one.
+                value = values[i]
+                if isinstance(value, str | bytes):
+                    row[names[i]] = json.loads(value)
+            out.append(row)
+        return out
 
 
 def _ident(name: str) -> str:
     # Table and column names come from our own code, never from clients; still, refuse anything odd
     # rather than interpolate it into SQL.
-    if not name or set(name.lower()) - _IDENT_OK:
-        raise ValueError(f"bad identifier {name!r}")
-    return f'"{name}"'
+    quoted = _QUOTED.get(name)
+    if quoted is None:
+        if not name or set(name.lower()) - _IDENT_OK:
+            raise ValueError(f"bad identifier {name!r}")
+        quoted = _QUOTED[name] = f'"{name}"'
+    return quoted
 
 
 class SQLiteStore:
@@ -61,6 +106,11 @@ class SQLiteStore:
         with self._lock:
             apply_migrations(self._conn)
         self._schema = self._read_schema()
+        #: table -> {(where items, order_by, limit, offset): raw result}; see the module docstring
+        self._cache: dict[str, dict[_CacheKey, _Result]] = {}
+        self._data_version = self._read_data_version()
+        #: the asyncio loop whose current turn has already checked data_version, if any
+        self._checked_in: asyncio.AbstractEventLoop | None = None
 
     # -- schema knowledge -------------------------------------------------------------------------
 
@@ -99,15 +149,6 @@ class SQLiteStore:
             out[key] = value
         return out
 
-    def _decode(self, table: str, row: sqlite3.Row) -> Row:
-        _, json_cols = self._table(table)
-        out = dict(row)
-        for key in json_cols & out.keys():
-            # A column declared JSON has NUMERIC affinity in SQLite: a bare number comes back as a number.
-            if isinstance(out[key], str | bytes):
-                out[key] = json.loads(out[key])
-        return out
-
     @staticmethod
     def _where(where: Where | None) -> tuple[str, list[Any]]:
         if not where:
@@ -120,6 +161,50 @@ class SQLiteStore:
                 parts.append(f"{_ident(key)} = ?")
                 args.append(int(value) if isinstance(value, bool) else value)
         return " WHERE " + " AND ".join(parts), args
+
+    # -- read cache -------------------------------------------------------------------------------------
+
+    def _read_data_version(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _cached(self, table: str, key: _CacheKey) -> _Result | None:
+        """Cached rows of ``table`` for ``key``, unless another connection has committed meanwhile.
+        Call with the lock held."""
+        entries = self._cache.get(table)
+        if not entries or key not in entries:
+            return None
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None  # no loop: check before every hit
+        if loop is None or self._checked_in is not loop:
+            version = self._read_data_version()
+            if version != self._data_version:
+                self._data_version = version
+                self._cache.clear()
+                return None
+            if loop is not None:
+                self._checked_in = loop
+                loop.call_soon(self._end_of_turn, loop)
+        return entries[key]
+
+    def _end_of_turn(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            if self._checked_in is loop:
+                self._checked_in = None
+
+    def _remember(self, table: str, key: _CacheKey, result: _Result) -> None:
+        entries = self._cache.setdefault(table, {})
+        if len(entries) >= _CACHE_LIMIT:
+            entries.clear()
+        entries[key] = result
+
+    def _forget(self, table: str | None = None) -> None:
+        """Drop cached reads of ``table``, or of every table. Call with the lock held."""
+        if table is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(table, None)
 
     # -- transactions ---------------------------------------------------------------------------------
 
@@ -136,17 +221,22 @@ class SQLiteStore:
                 self._depth -= 1
                 if outer:
                     self._conn.execute("ROLLBACK")
+                    self._forget()  # reads cached inside the transaction may show undone writes
                 raise
             else:
                 self._depth -= 1
                 if outer:
                     self._conn.execute("COMMIT")
 
-    def _exec(self, sql: str, args: list[Any] | tuple[Any, ...] = ()) -> sqlite3.Cursor:
+    def _write(self, table: str, sql: str, args: list[Any] | tuple[Any, ...] = ()) -> sqlite3.Cursor:
         # Outside a transaction() the connection is in autocommit mode: each statement is its own
-        # durable commit.
+        # durable commit. The migrations declare no foreign keys or triggers, so a write changes only
+        # ``table``.
         with self._lock:
-            return self._conn.execute(sql, args)
+            try:
+                return self._conn.execute(sql, args)
+            finally:
+                self._forget(table)
 
     # -- operations -----------------------------------------------------------------------------------
 
@@ -157,14 +247,15 @@ class SQLiteStore:
         sql = f"INSERT INTO {_ident(table)} ({cols}) VALUES ({marks})" if data else (
             f"INSERT INTO {_ident(table)} DEFAULT VALUES"
         )
-        cur = self._exec(sql, list(data.values()))
+        cur = self._write(table, sql, list(data.values()))
         return int(cur.lastrowid or 0)
 
     def upsert(self, table: str, row: Mapping[str, Any]) -> None:
         data = self._encode(table, row)
         cols = ", ".join(_ident(k) for k in data)
         marks = ", ".join("?" for _ in data)
-        self._exec(f"INSERT OR REPLACE INTO {_ident(table)} ({cols}) VALUES ({marks})", list(data.values()))
+        self._write(table, f"INSERT OR REPLACE INTO {_ident(table)} ({cols}) VALUES ({marks})",
+                    list(data.values()))
 
     def get(self, table: str, key: Any) -> Row | None:
         pk, _ = self._table(table)
@@ -179,17 +270,30 @@ class SQLiteStore:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Row]:
-        pk, _ = self._table(table)
-        clause, args = self._where(where)
-        order = order_by or pk
-        direction = "DESC" if order.startswith("-") else "ASC"
-        sql = f"SELECT * FROM {_ident(table)}{clause} ORDER BY {_ident(order.lstrip('-'))} {direction}"
-        if limit is not None or offset:
-            sql += " LIMIT ? OFFSET ?"
-            args += [-1 if limit is None else int(limit), int(offset)]
+        pk, json_cols = self._table(table)
+        key: _CacheKey | None = (tuple(where.items()) if where else (), order_by, limit, offset)
+        try:
+            hash(key)
+        except TypeError:  # an unhashable where value: SQLite will say what it thinks of it
+            key = None
         with self._lock:
-            rows = self._conn.execute(sql, args).fetchall()
-        return [self._decode(table, r) for r in rows]
+            result = self._cached(table, key) if key is not None else None
+            if result is None:
+                clause, args = self._where(where)
+                order = order_by or pk
+                direction = "DESC" if order.startswith("-") else "ASC"
+                column = _ident(order.lstrip("-"))
+                sql = f"SELECT * FROM {_ident(table)}{clause} ORDER BY {column} {direction}"
+                if limit is not None or offset:
+                    sql += " LIMIT ? OFFSET ?"
+                    args += [-1 if limit is None else int(limit), int(offset)]
+                cur = self._conn.cursor()
+                cur.row_factory = None  # plain tuples: zipping them with the names is cheaper than Row
+                rows = cur.execute(sql, args).fetchall()
+                result = _Result(tuple(d[0] for d in cur.description), rows, json_cols)
+                if key is not None:
+                    self._remember(table, key, result)
+        return result.decode()
 
     def find_one(self, table: str, where: Where) -> Row | None:
         rows = self.find(table, where, limit=1)
@@ -199,7 +303,8 @@ class SQLiteStore:
         self._table(table)
         clause, args = self._where(where)
         with self._lock:
-            return int(self._conn.execute(f"SELECT COUNT(*) FROM {_ident(table)}{clause}", args).fetchone()[0])
+            cur = self._conn.execute(f"SELECT COUNT(*) FROM {_ident(table)}{clause}", args)
+            return int(cur.fetchone()[0])
 
     def update(self, table: str, where: Where, changes: Mapping[str, Any]) -> int:
         if not changes:
@@ -207,13 +312,13 @@ class SQLiteStore:
         data = self._encode(table, changes)
         sets = ", ".join(f"{_ident(k)} = ?" for k in data)
         clause, args = self._where(where)
-        cur = self._exec(f"UPDATE {_ident(table)} SET {sets}{clause}", list(data.values()) + args)
+        cur = self._write(table, f"UPDATE {_ident(table)} SET {sets}{clause}", list(data.values()) + args)
         return int(cur.rowcount)
 
     def delete(self, table: str, where: Where) -> int:
         self._table(table)
         clause, args = self._where(where)
-        cur = self._exec(f"DELETE FROM {_ident(table)}{clause}", args)
+        cur = self._write(table, f"DELETE FROM {_ident(table)}{clause}", args)
         return int(cur.rowcount)
 
     def iter_tables(self) -> Iterator[str]:
@@ -223,7 +328,10 @@ class SQLiteStore:
         """Escape hatch for queries the protocol does not cover (e.g. LIKE on phones). Keep it rare:
         anything called here must be re-implemented by another store."""
         with self._lock:
-            return [dict(r) for r in self._conn.execute(sql, args).fetchall()]
+            try:
+                return [dict(r) for r in self._conn.execute(sql, args).fetchall()]
+            finally:
+                self._forget()  # the escape hatch may have written anything
 
     def export_to(self, path: str | Path) -> Path:
         """Write a consistent copy of the whole database to ``path``, atomically.
@@ -265,6 +373,8 @@ class SQLiteStore:
             raise ValueError(f"{source} is not a callcard snapshot: {exc}") from exc
         finally:
             src.close()
+            with self._lock:
+                self._forget()
         self._schema = self._read_schema()
 
     def close(self) -> None:

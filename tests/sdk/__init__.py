@@ -1,0 +1,1 @@
+"""Real third-party SDKs against `callcard serve` on loopback (marker ``sdk``)."""
