@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.responses import RedirectResponse
@@ -23,7 +22,7 @@ from .control.auth import load_or_create_token
 from .control.routes import control_routes
 from .domain.calls import ExternalCalls
 from .domain.cards import CardService
-from .domain.conformance import REST_ERROR, Conformance
+from .domain.conformance import Conformance
 from .domain.crm import Crm
 from .domain.directory import Directory
 from .domain.handlers import CardHandlers, EventHandlers
@@ -31,6 +30,7 @@ from .domain.placements import Placements
 from .faults import Faults
 from .hub import Hub
 from .journal import Journal
+from .observers import delivery_observer, rest_observer
 from .outbox.outbox import Outbox
 from .outbox.worker import DeliveryWorker
 from .rest.auth import Caller
@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         install_demo(services, demo_url)
 
     verify = services.tls.client_context() if settings.https else True
-    worker = DeliveryWorker(services.outbox, services.clock, settings, on_attempt=_delivery_journal(services),
+    worker = DeliveryWorker(services.outbox, services.clock, settings, on_attempt=delivery_observer(services),
                             verify=verify)
     services.faults.delivery = worker.faults
     services.worker = worker
@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     routes: list[BaseRoute] = [
         *upload_routes(services),  # before the /rest catch-all
         *rest_routes(registry, DirectoryResolver(services.directory), services, settings, services.clock,
-                     on_call=_rest_journal(services)),
+                     on_call=rest_observer(services)),
         *oauth_routes(services),
         *control_routes(services, openapi=registry.openapi),
         *host_routes(services),
@@ -170,35 +170,3 @@ async def _tick_forever(services: Services) -> None:
                 pages.tick()
         except Exception:
             log.exception("tick failed")
-
-
-def _rest_journal(services: Services) -> Any:
-    def record(call: dict[str, Any]) -> None:
-        journal = services.journal
-        if journal is None or not journal.enabled:
-            return
-        caller = call.get("caller")
-        summary = f"{call['method'] or call['path']} → {call['status']}"
-        journal.add("rest", summary, {"request": call["params"], "response": call["response"]},
-                    app_id=getattr(caller, "app_id", None), user_id=getattr(caller, "user_id", None),
-                    status=call["status"], duration_ms=round(call["duration_ms"], 3), method=call["method"])
-        body = call["response"]
-        app_id = getattr(caller, "app_id", None)
-        if call["status"] >= 400 and app_id is not None and isinstance(body, dict):
-            services.conformance.record(
-                app_id, REST_ERROR, "warning",
-                f"{call['method']} answered {body.get('error')}: {body.get('error_description')}",
-                {"method": call["method"], "params": call["params"], "status": call["status"]},
-            )
-
-    return record
-
-
-def _delivery_journal(services: Services) -> Any:
-    def record(attempt: dict[str, Any]) -> None:
-        if services.journal is not None:
-            outcome = attempt.get("status_code") or attempt.get("error")
-            summary = f"{attempt.get('kind')} → {attempt.get('url')}: {outcome}"
-            services.journal.add("delivery", summary, attempt, app_id=attempt.get("app_id"))
-
-    return record

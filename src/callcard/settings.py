@@ -54,6 +54,8 @@ class Settings:
     bind_event_guard_ms: int = 1000
     dedup_window_s: float = 30 * 60
     card_restore_s: float = 15.0
+    #: a registered call with no open card and no finish this long is reported as "register without finish"
+    unfinished_call_grace_s: float = 60.0
 
     strict_handler_url: bool = False
     strict_placement_rest: bool = False

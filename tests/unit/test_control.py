@@ -214,3 +214,62 @@ def test_portal_simulate_needs_a_session_and_json(cc):
     r = browser.post("/portal/simulate", json={"direction": "incoming", "phone": "+4930777"})
     assert r.status_code == 200, r.text
     assert cc.get("/_callcard/cards/3").json()["phoneNumber"] == "+4930777"
+
+
+@pytest.fixture
+def strict_cc(tmp_path):
+    """A server that reports unfinished calls at once, with one app and its token."""
+    app = create_app(Settings.for_tests(tmp_path / "data", unfinished_call_grace_s=0))
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {app.state.services.control_token}"
+        client.services = app.state.services
+        client.creds = client.post("/_callcard/apps", json={"name": "sloppy"}).json()
+        yield client
+
+
+def _kinds(client):
+    return [f["kind"] for f in client.get("/_callcard/conformance").json()["findings"]]
+
+
+def test_register_without_finish_is_reported_until_finished(strict_cc):
+    token = strict_cc.creds["access_token"]
+    call = strict_cc.post("/rest/telephony.externalCall.register", json={
+        "auth": token, "USER_ID": 1, "PHONE_NUMBER": "+4930999", "TYPE": 2}).json()["result"]
+    assert "register_without_finish" not in _kinds(strict_cc)  # its card is open: the call is in progress
+    strict_cc.post("/_callcard/cards/1/press", json={"button": "close"})
+    assert "register_without_finish" in _kinds(strict_cc)
+    strict_cc.post("/rest/telephony.externalCall.finish", json={"auth": token, "CALL_ID": call["CALL_ID"],
+                                                                 "USER_ID": 1})
+    assert "register_without_finish" not in _kinds(strict_cc)
+
+
+def test_finish_for_unknown_call_and_rest_errors_are_reported(strict_cc):
+    token = strict_cc.creds["access_token"]
+    strict_cc.post("/rest/telephony.externalCall.finish", json={"auth": token, "CALL_ID": "externalCall.x.1",
+                                                                 "USER_ID": 1})
+    strict_cc.post("/rest/telephony.externalCall.register", json={"auth": token, "USER_ID": 1})
+    kinds = _kinds(strict_cc)
+    assert "finish_unknown_call" in kinds and "rest_error" in kinds
+
+
+def test_rest_errors_are_reported_with_the_timeline_off(tmp_path):
+    app = create_app(Settings.for_tests(tmp_path / "data", journal_size=0))
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {app.state.services.control_token}"
+        token = client.post("/_callcard/apps", json={"name": "x"}).json()["access_token"]
+        client.post("/rest/telephony.externalCall.register", json={"auth": token})
+        assert [f["kind"] for f in client.get("/_callcard/conformance").json()["findings"]] == ["rest_error"]
+
+
+def test_failing_and_slow_handlers_are_reported(strict_cc, monkeypatch):
+    from callcard import observers
+
+    observe = observers.delivery_observer(strict_cc.services)
+    app_id = strict_cc.creds["app_id"]
+    base = {"kind": "ONEXTERNALCALLSTART", "url": "http://localhost:1/h", "app_id": app_id, "attempt": 1}
+    observe({**base, "status_code": None, "error": "ConnectError", "duration_ms": 3})
+    observe({**base, "status_code": 500, "error": "", "duration_ms": 3})
+    observe({**base, "status_code": 200, "error": "", "duration_ms": observers.SLOW_HANDLER_MS + 1})
+    observe({**base, "status_code": 200, "error": "", "duration_ms": 5})
+    findings = strict_cc.get("/_callcard/conformance").json()["findings"]
+    assert [f["kind"] for f in findings] == ["handler_error", "handler_error", "slow_handler"]

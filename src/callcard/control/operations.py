@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from ..demo import DEMO_APP_NAME
+from ..domain import conformance as conf
 from ..faults import Faults
 from ..services import Services
 
@@ -130,7 +131,37 @@ class Operations:
         return {"enabled": bool(journal and journal.enabled), "entries": entries}
 
     def conformance(self, app_id: int | None) -> Any:
-        return {"findings": self.s.conformance.findings(app_id), "summary": self.s.conformance.summary()}
+        """The stored findings, plus the calls registered and never finished (computed now: they leave the
+        report as soon as the app finishes them)."""
+        findings = self.s.conformance.findings(app_id) + self.unfinished_calls(app_id)
+        summary = self.s.conformance.summary()
+        unfinished = len(findings) - summary["findings"]
+        if unfinished:
+            severity = "errors" if conf.KINDS[conf.REGISTER_WITHOUT_FINISH].severity == conf.ERROR else "warnings"
+            summary["findings"] += unfinished
+            summary["occurrences"] += unfinished
+            summary[severity] += unfinished
+            summary["by_kind"][conf.REGISTER_WITHOUT_FINISH] = unfinished
+        return {"findings": findings, "summary": summary}
+
+    def unfinished_calls(self, app_id: int | None) -> list[dict[str, Any]]:
+        now = self.s.clock.now()
+        shown = {card.call_id for card in self.s.cards.open_cards()}
+        kind = conf.KINDS[conf.REGISTER_WITHOUT_FINISH]
+        out = []
+        for row in self.s.store.find("calls", None if app_id is None else {"app_id": app_id}):
+            age = now - float(row["created_at"])
+            if row["call_id"] in shown or age < self.s.settings.unfinished_call_grace_s:
+                continue
+            out.append({
+                "id": None, "app_id": row["app_id"], "kind": kind.code, "severity": kind.severity,
+                "message": f"call {row['call_id']} to {row['phone_number']} was registered "
+                           f"{age:.0f} s ago and never finished",
+                "detail": {"CALL_ID": row["call_id"], "USER_ID": row["user_id"]},
+                "count": 1, "first_at": row["created_at"], "at": now,
+                "title": kind.title, "why": kind.why, "fix": kind.fix,
+            })
+        return out
 
     def set_delivery_policy(self, policy: str) -> Any:
         changed = self.s.outbox.set_policy(policy)
