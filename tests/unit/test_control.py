@@ -273,3 +273,13 @@ def test_failing_and_slow_handlers_are_reported(strict_cc, monkeypatch):
     observe({**base, "status_code": 200, "error": "", "duration_ms": 5})
     findings = strict_cc.get("/_callcard/conformance").json()["findings"]
     assert [f["kind"] for f in findings] == ["handler_error", "handler_error", "slow_handler"]
+
+
+def test_conformance_summary_counts_only_the_app_asked_for(strict_cc):
+    other = strict_cc.post("/_callcard/apps", json={"name": "other"}).json()
+    for creds in (strict_cc.creds, other, other):
+        strict_cc.post("/rest/telephony.externalCall.register", json={"auth": creds["access_token"]})
+    mine = strict_cc.get("/_callcard/conformance", params={"app_id": strict_cc.creds["app_id"]}).json()
+    assert mine["summary"]["occurrences"] == 1 and mine["summary"]["by_app"] == {str(strict_cc.creds["app_id"]): 1}
+    everyone = strict_cc.get("/_callcard/conformance").json()
+    assert everyone["summary"]["occurrences"] == 3

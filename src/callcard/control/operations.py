@@ -132,17 +132,9 @@ class Operations:
 
     def conformance(self, app_id: int | None) -> Any:
         """The stored findings, plus the calls registered and never finished (computed now: they leave the
-        report as soon as the app finishes them)."""
+        report as soon as the app finishes them), with totals over exactly those findings."""
         findings = self.s.conformance.findings(app_id) + self.unfinished_calls(app_id)
-        summary = self.s.conformance.summary()
-        unfinished = len(findings) - summary["findings"]
-        if unfinished:
-            severity = "errors" if conf.KINDS[conf.REGISTER_WITHOUT_FINISH].severity == conf.ERROR else "warnings"
-            summary["findings"] += unfinished
-            summary["occurrences"] += unfinished
-            summary[severity] += unfinished
-            summary["by_kind"][conf.REGISTER_WITHOUT_FINISH] = unfinished
-        return {"findings": findings, "summary": summary}
+        return {"findings": findings, "summary": conf.summarize(findings)}
 
     def unfinished_calls(self, app_id: int | None) -> list[dict[str, Any]]:
         now = self.s.clock.now()

@@ -19,6 +19,7 @@ from ..clock import Clock
 from ..store.base import Row, Store
 
 __all__ = [
+    "summarize",
     "AWAITED_TIMER",
     "COMMAND_BEFORE_INITIALIZED",
     "COMMAND_IGNORED",
@@ -269,27 +270,8 @@ class Conformance:
         return [self._view(row) for row in self._store.find(_TABLE, where)]
 
     def summary(self) -> dict[str, Any]:
-        """Totals for the report header. Occurrences (``count``) are summed, not rows:
-        ``{"findings": rows, "occurrences": n, "errors": n, "warnings": n,
-        "by_kind": {kind: n}, "by_app": {app_id or 0: n}}``."""
-        rows = self._store.find(_TABLE)
-        by_kind: dict[str, int] = {}
-        by_app: dict[int, int] = {}
-        totals = {ERROR: 0, WARNING: 0}
-        for row in rows:
-            n = int(row["count"])
-            totals[row["severity"]] = totals.get(row["severity"], 0) + n
-            by_kind[row["kind"]] = by_kind.get(row["kind"], 0) + n
-            app_key = int(row["app_id"] or 0)
-            by_app[app_key] = by_app.get(app_key, 0) + n
-        return {
-            "findings": len(rows),
-            "occurrences": sum(by_kind.values()),
-            "errors": totals[ERROR],
-            "warnings": totals[WARNING],
-            "by_kind": by_kind,
-            "by_app": by_app,
-        }
+        """Totals over every stored finding; see ``summarize``."""
+        return summarize(self.findings())
 
     def clear(self, app_id: int | None = None) -> int:
         """Delete the findings (of one app when given); return how many rows went."""
@@ -312,3 +294,26 @@ class Conformance:
             "why": kind.why if kind else "",
             "fix": kind.fix if kind else "",
         }
+
+
+def summarize(findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals for a report header, over the findings given (stored or computed). Occurrences (``count``)
+    are summed, not rows: ``{"findings": rows, "occurrences": n, "errors": n, "warnings": n,
+    "by_kind": {kind: n}, "by_app": {app_id or 0: n}}``."""
+    by_kind: dict[str, int] = {}
+    by_app: dict[int, int] = {}
+    totals = {ERROR: 0, WARNING: 0}
+    for row in findings:
+        n = int(row["count"])
+        totals[row["severity"]] = totals.get(row["severity"], 0) + n
+        by_kind[row["kind"]] = by_kind.get(row["kind"], 0) + n
+        app_key = int(row["app_id"] or 0)
+        by_app[app_key] = by_app.get(app_key, 0) + n
+    return {
+        "findings": len(findings),
+        "occurrences": sum(by_kind.values()),
+        "errors": totals[ERROR],
+        "warnings": totals[WARNING],
+        "by_kind": by_kind,
+        "by_app": by_app,
+    }

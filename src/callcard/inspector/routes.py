@@ -28,6 +28,7 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..control.operations import Operations
 from ..host.routes import SESSION_COOKIE
 from ..journal import KINDS
 from ..services import Services
@@ -164,8 +165,9 @@ class _Inspector:
         return HTMLResponse(html.conformance_page(user, report, apps, app_id), headers=_NO_STORE)
 
     def _report(self, app_id: int | None, apps: Mapping[int, str]) -> str:
-        findings = self.s.conformance.findings(app_id)
-        return html.conformance_report(findings, _summary(self.s.conformance, app_id), apps, app_id)
+        # the same report as the control API's /_callcard/conformance (stored + computed findings)
+        report = Operations(self.s).conformance(app_id)
+        return html.conformance_report(report["findings"], report["summary"], apps, app_id)
 
     # -- API ------------------------------------------------------------------------------------------
 
@@ -187,27 +189,9 @@ class _Inspector:
         return Response(self.svg(self.trace(request, user)), media_type="image/svg+xml", headers=_NO_STORE)
 
     async def conformance(self, request: Request, user: dict[str, Any]) -> Response:
-        app_id = _opt_int(request.query_params, "app_id")
-        return _json({
-            "findings": self.s.conformance.findings(app_id),
-            "summary": _summary(self.s.conformance, app_id),
-            "apps": self.apps(),
-        })
+        report = Operations(self.s).conformance(_opt_int(request.query_params, "app_id"))
+        return _json({**report, "apps": self.apps()})
 
     async def conformance_fragment(self, request: Request, user: dict[str, Any]) -> Response:
         report = self._report(_opt_int(request.query_params, "app_id"), self.apps())
         return HTMLResponse(report, headers=_NO_STORE)
-
-
-def _summary(conformance: Any, app_id: int | None) -> dict[str, Any]:
-    """``Conformance.summary()``, narrowed to one app when asked (the domain sums over every app)."""
-    if app_id is None:
-        return dict(conformance.summary())
-    rows = conformance.findings(app_id)
-    errors = sum(r["count"] for r in rows if r["severity"] == "error")
-    occurrences = sum(r["count"] for r in rows)
-    by_kind: dict[str, int] = {}
-    for r in rows:
-        by_kind[r["kind"]] = by_kind.get(r["kind"], 0) + r["count"]
-    return {"findings": len(rows), "occurrences": occurrences, "errors": errors,
-            "warnings": occurrences - errors, "by_kind": by_kind, "by_app": {app_id: occurrences}}
