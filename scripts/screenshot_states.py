@@ -17,6 +17,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e" / "harness"))
+sys.path.insert(0, str(ROOT / "tests"))  # spec_tables, which the harness reads
 
 from card_harness import (  # noqa: E402  (the harness lives with the e2e tests)
     UI_STATES,

@@ -13,30 +13,16 @@ getStatus (§8.2) and the error arrays of §4.
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
-from e2e_support import CARD, CARD_UNDEFINED, INVALID_UI_STATE, PortalSession, find_frame
+from e2e_support import CARD, CARD_UNDEFINED, INVALID_UI_STATE, PortalSession, find_frame, wait_until
 
-LISTED = ["incoming", "transferIncoming", "outgoing", "connectingIncoming", "connectingOutgoing", "connected",
-          "transferring", "transferFailed", "transferConnected", "error", "moneyError", "redial"]
+from spec_tables import LISTED_STATES, SPEC_BUTTONS
+
+LISTED = LISTED_STATES
 #: call-card.md §3.1 for an incoming external card (callState connected, auto-close allowed: foldable)
-BUTTONS = {
-    "incoming": ["answer", "skip"],
-    "transferIncoming": ["answer", "skip"],
-    "outgoing": ["call"],
-    "connectingIncoming": ["hangup"],
-    "connectingOutgoing": ["hangup"],
-    "connected": ["hold", "mute", "qualityMeter", "fold", "transfer", "dialpad", "hangup"],
-    "transferring": ["transferComplete", "transferCancel"],
-    "transferFailed": ["transferCancel"],
-    "transferConnected": ["hangup"],
-    "idle": ["close"],
-    "error": ["close"],
-    "moneyError": ["notifyAdmin", "close"],
-    "sipPhoneError": ["close"],
-    "redial": ["redial"],
-    "externalCard": ["close", "fold"],
-}
+BUTTONS = SPEC_BUTTONS
 GUARDED = {
     "CallCardSetUiState": {"uiState": "connected"},
     "CallCardSetMute": {"muted": True},
@@ -273,6 +259,37 @@ class CardScenarios:
         s.page.click(f"{mini} [data-button='fold']")
         s.page.wait_for_selector(f"{CARD}[data-folded='false']")
         assert s.action_buttons() == [b for b in BUTTONS["connected"] if b != "fold"]
+
+    def test_list_ui_states_answered_by_the_page_still_uses_the_card(self, session: PortalSession) -> None:
+        s = session
+        s.settle()
+        uid = s.app.user_id
+        cards, journal = s.server.services.cards, s.server.services.journal
+        s.server.control_call("POST", "/calls", {"direction": "incoming", "phone_number": phone(),
+                                                 "user_id": uid, "app_id": s.app.app.app_id})
+        s.wait_event("initialized")
+        s.server.control_call("POST", f"/cards/{uid}/state", {"uiState": "connected"})
+        s.wait_state("connected")
+        assert cards.get(uid).used is False
+        since = journal.entries()[-1]["seq"]
+        # the page answers it without a server round trip, then tells the server the worker was used
+        assert s.call("CallCardGetListUiStates") == LISTED
+        wait_until(lambda: cards.get(uid).used, what="the card marked used")
+        target = other_user(s)
+        s.click("transfer")
+        s.click(f"transfer-target-{target}")
+        number = cards.get(uid).phone_number
+        assert s.wait_event("transferButtonClick") == [{"phoneNumber": number, "target": target}]  # §5, used
+        # nothing is lost from the timeline: the frame's message and the page's reply, in order
+        def exchange() -> list[dict[str, Any]] | None:
+            found = [e for e in journal.entries(kinds=["message"], since=since)
+                     if "CallCardGetListUiStates" in e["summary"]]
+            return found if len(found) >= 2 else None
+
+        messages = wait_until(exchange, what="the exchange on the timeline")
+        assert [m["direction"] for m in messages] == ["in", "out"]
+        assert "CallCardGetListUiStates" in str(messages[0]["payload"])
+        assert str(messages[1]["payload"]).endswith(":" + json.dumps(LISTED, separators=(",", ":")))
 
     def test_transfer_payload_of_a_card_no_app_used(self, session: PortalSession) -> None:
         s = session

@@ -13,6 +13,8 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
+from spec_tables import CLOSABLE, SPEC_BUTTONS  # the spec's tables, shared by the tests
+
 HARNESS_DIR = Path(__file__).resolve().parent
 STATIC_DIR = Path(str(importlib.resources.files("callcard.host") / "static"))
 ORIGIN = "http://callcard-harness.test"
@@ -32,26 +34,6 @@ UI_STATES: dict[str, int] = {
     "redial": 14, "externalCard": 15,
 }
 
-#: Buttons per state as call-card.md §3.1 lists them for callcard (no SIP phone, device call or
-#: call list). ``fold`` appears only when the card is foldable; ``idle`` depends on direction.
-SPEC_BUTTONS: dict[str, list[str]] = {
-    "incoming": ["answer", "skip"],
-    "transferIncoming": ["answer", "skip"],
-    "outgoing": ["call"],
-    "connectingIncoming": ["hangup"],
-    "connectingOutgoing": ["hangup"],
-    "connected": ["hold", "mute", "qualityMeter", "fold", "transfer", "dialpad", "hangup"],
-    "transferring": ["transferComplete", "transferCancel"],
-    "transferFailed": ["transferCancel"],
-    "transferConnected": ["hangup"],
-    "idle": ["close"],
-    "error": ["close"],
-    "moneyError": ["notifyAdmin", "close"],
-    "sipPhoneError": ["close"],
-    "redial": ["redial"],
-    "externalCard": ["close", "fold"],
-}
-CLOSABLE = {"outgoing", "idle", "error", "moneyError", "sipPhoneError", "redial"}
 
 # title, status text, direction, timer (running, shown, elapsed) per state: what an app would show
 _STORY: dict[str, tuple[str, str, str, tuple[bool, bool, float]]] = {
