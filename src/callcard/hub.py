@@ -4,11 +4,14 @@ Every domain operation returns ``list[Event]``; the surface that ran it hands th
 which sends each one, unchanged, to:
 
 1. the owning portal page of the card's user (``services.pages``), which posts it to the bound frames;
-2. the outbox, once for every HTTP handler bound to it (REST ``event.bind`` for ``ONEXTERNALCALL*``,
-   REST ``placement.bindEvent`` for card events, the row's errorHandlerUrl for watchdog notices);
-3. the timeline.
+2. the timeline;
+3. the outbox, once for every HTTP handler bound to it (REST ``event.bind`` for ``ONEXTERNALCALL*``,
+   REST ``placement.bindEvent`` for card events, the row's errorHandlerUrl for watchdog notices).
 
 Then it pushes a fresh card view to the pages of every user whose card the operation touched.
+
+``publish`` is ``deliver`` (step 1: what frames must hear first, cheap) followed by ``settle`` (the rest).
+A page request calls them apart, with its reply in between (``host.ws``).
 """
 
 from __future__ import annotations
@@ -34,30 +37,38 @@ class Hub:
 
     def publish(self, events: Iterable[Event], touched: Iterable[int] = ()) -> None:
         events = list(events)
+        self.deliver(events)
+        self.settle(events, touched)
+
+    def deliver(self, events: list[Event]) -> None:
+        """Hand the events to the pages (and so to the bound frames), before anything slower."""
+        if events and self.s.pages is not None:
+            self.s.pages.send_events(events)
+
+    def settle(self, events: list[Event], touched: Iterable[int] = ()) -> None:
+        """Everything ``deliver`` leaves: timeline, outbox, and the card views of the users touched."""
         users = {u for u in touched if u is not None}
+        journal = self.s.journal if self.s.journal is not None and self.s.journal.enabled else None
         for event in events:
             if event.user_id is not None:
                 users.add(event.user_id)
-            if self.s.journal is not None:
-                self.s.journal.add(
-                    "event", event.name, event.timeline(), app_id=event.app_id, user_id=event.user_id
-                )
+            if journal is not None:
+                journal.add("event", event.name, event.timeline(), app_id=event.app_id, user_id=event.user_id)
             try:
                 self._route(event)
             except Exception:  # one bad handler row must not stop the others
                 log.exception("routing %s failed", event.name)
-        if events and self.s.pages is not None:
-            self.s.pages.send_events(events)
         for user_id in sorted(users):
             self.push_card(user_id)
 
     def push_card(self, user_id: int) -> None:
+        """The user's card view to the pages (unless unchanged for a page) and to the timeline."""
+        card = self.s.cards.get(user_id)
+        view = card.view(self.s.clock.now()) if card is not None else None
         if self.s.pages is not None:
-            self.s.pages.push_card(user_id)
-        if self.s.journal is not None:
-            card = self.s.cards.get(user_id)
+            self.s.pages.push_view(user_id, card, view)
+        if self.s.journal is not None and self.s.journal.enabled:
             summary = f"card of user {user_id}: " + (card.ui_state.key if card is not None else "closed")
-            view = card.view(self.s.clock.now()) if card is not None else None
             self.s.journal.add("card", summary, view, user_id=user_id)
 
     def _route(self, event: Event) -> None:

@@ -7,6 +7,9 @@ named by APP_SID. A request is honoured only for a layout of the same page (and 
 Answers are dicts merged into the ``re`` message: ``{"ok": True, "reply": value}``, or
 ``{"ok": True, "noReply": True}`` when the app must get no callback at all (the timers on success, a
 non-admin's setAppOption, setInstallFinish), or ``{"ok": False, "error": text}``.
+
+``after`` (``requests.AfterReply``): where a request leaves what can wait until its reply is written — the
+card view, the outbox, the timeline. Without it everything happens before the method returns.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from ..domain.cards import NO_REPLY
 from ..domain.placements import BACKGROUND, CALL_CARD, CRM_TABS, DEFAULT, crm_tab_code, tab_title
 from ..domain.uistate import CALL_CARD_COMMANDS, PAGE_BACKGROUND_WORKER_COMMANDS
 from ..services import Services
-from .frames import FrameFactory, Layout, LayoutRegistry
+from .frames import LOCAL_REPLIES, FrameFactory, Layout, LayoutRegistry
 from .pages import entity_html
 
 if TYPE_CHECKING:
+    from .requests import AfterReply
     from .ws import Page, PageManager
 
 __all__ = ["PageCommands", "PageRequestError"]
@@ -57,12 +61,14 @@ class PageCommands:
 
     # -- relayed app commands ----------------------------------------------------------------------------
 
-    def run(self, page: Page, sid: str, command: str, params: Any) -> dict[str, Any]:
+    def run(
+        self, page: Page, sid: str, command: str, params: Any, after: AfterReply | None = None
+    ) -> dict[str, Any]:
         layout = self._layout(page, sid)
         if layout.placement == BACKGROUND and command in PAGE_BACKGROUND_WORKER_COMMANDS:
-            return self._card_command(page, layout, command, params)
+            return self._card_command(page, layout, command, params, after)
         if layout.placement == CALL_CARD and command in CALL_CARD_COMMANDS:
-            return self._card_command(page, layout, command, params)
+            return self._card_command(page, layout, command, params, after)
         if layout.placement in CRM_TABS and command == "reloadData":
             return self._reload_data(page)
         generic = getattr(self, "_cmd_" + command, None)
@@ -77,9 +83,11 @@ class PageCommands:
         result: dict[str, Any] = generic(page, layout, params)
         return result
 
-    def _card_command(self, page: Page, layout: Layout, command: str, params: Any) -> dict[str, Any]:
-        owner = self.pages.is_owner(page)
+    def _card_command(
+        self, page: Page, layout: Layout, command: str, params: Any, after: AfterReply | None
+    ) -> dict[str, Any]:
         card = self.s.cards.get(page.user_id)
+        owner = self.pages.owns(page, card)
         if (
             command != "CallCardGetListUiStates"
             and (card is None or not owner)
@@ -102,7 +110,7 @@ class PageCommands:
                 {"uiState": outcome.hidden_ui_state},
             )
         # events first: a command's reply may come after the events it caused (wire-protocol.md §10)
-        self.pages.publish(outcome.events, page.user_id)
+        self.pages.publish(outcome.events, page.user_id, after=after)
         if outcome.reply is NO_REPLY:
             return dict(NO_ANSWER)
         return _ok(outcome.reply)
@@ -167,14 +175,14 @@ class PageCommands:
 
     # -- operator clicks and frame renders ----------------------------------------------------------------
 
-    def press(self, page: Page, button: str, value: Any) -> dict[str, Any]:
+    def press(self, page: Page, button: str, value: Any, after: AfterReply | None = None) -> dict[str, Any]:
         if not self.pages.is_owner(page):
             raise PageRequestError("this page does not show the call card")
         try:
             events = self.s.cards.press(page.user_id, button, value)
         except ValueError as exc:
             return {"ok": False, "error": str(exc)}
-        self.pages.publish(events, page.user_id)
+        self.pages.publish(events, page.user_id, after=after)
         return {"ok": True}
 
     def frame(self, page: Page, placement: str, row_id: Any, options: Any = None) -> dict[str, Any]:
@@ -230,7 +238,7 @@ class PageCommands:
 
     # -- fire-and-forget notices ----------------------------------------------------------------------------
 
-    def notice(self, page: Page, kind: Any, message: dict[str, Any]) -> None:
+    def notice(self, page: Page, kind: Any, message: dict[str, Any], after: AfterReply | None = None) -> None:
         sid = str(message.get("sid", ""))
         layout = self.layouts.get(sid)
         if layout is not None and layout.page_id != page.page_id:
@@ -242,6 +250,8 @@ class PageCommands:
             self._load(page, layout, message.get("ms"))
         elif kind == "wire" and layout is not None:
             self._journal_message(page, layout, message)
+        elif kind == "used" and layout is not None:
+            self._used(page, layout, str(message.get("cmd", "")), after)
         elif kind == "conf" and layout is not None:
             detail = message.get("detail") if isinstance(message.get("detail"), dict) else None
             self.pages.conformance(
@@ -253,7 +263,7 @@ class PageCommands:
             load_ms = float(ms)
         except (TypeError, ValueError):
             return
-        if self.s.journal is not None:
+        if self.s.journal is not None and self.s.journal.enabled:
             self.s.journal.add(
                 "note",
                 f"frame {layout.placement} of app {layout.app_id} loaded in {load_ms:.0f} ms",
@@ -266,9 +276,20 @@ class PageCommands:
             if events:
                 self.pages.publish(events)
 
+    def _used(self, page: Page, layout: Layout, command: str, after: AfterReply | None) -> None:
+        """The page answered a worker command by itself (CallCardGetListUiStates, which needs no card):
+        mark the card used exactly as running the command here would have (call-card.md §8.2)."""
+        if layout.placement != BACKGROUND or command not in LOCAL_REPLIES.get(BACKGROUND, {}):
+            return
+        card = self.s.cards.get(page.user_id)
+        if card is None or card.used or not self.pages.owns(page, card):
+            return  # nothing to mark, or already marked: no write, no new view
+        self.s.cards.command(page.user_id, command, None, owner=True)
+        self.pages.publish([], page.user_id, after=after)  # the view shows `used`
+
     def _journal_message(self, page: Page, layout: Layout, message: dict[str, Any]) -> None:
         journal = self.s.journal
-        if journal is None:
+        if journal is None or not journal.enabled:
             return
         direction = "in" if message.get("dir") == "in" else "out"
         what = str(message.get("kind", ""))

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from ..domain.events import BACKGROUND_EVENTS, CALL_CARD_EVENTS
-from ..domain.uistate import CALL_CARD_COMMANDS, PAGE_BACKGROUND_WORKER_COMMANDS
+from ..domain.uistate import CALL_CARD_COMMANDS, LISTED_STATES, PAGE_BACKGROUND_WORKER_COMMANDS
 from ..services import Services
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT",
     "DENIED_NON_DEFAULT",
     "GENERIC_COMMANDS",
+    "LOCAL_REPLIES",
     "FrameFactory",
     "Layout",
     "LayoutRegistry",
@@ -62,6 +63,13 @@ GENERIC_COMMANDS: tuple[str, ...] = (
     "selectCRM",
 )
 
+#: placement commands whose reply never depends on the card or the server: the page answers them by itself
+#: (no WebSocket round trip) and then tells the server with a ``used`` notice, which marks the card used as
+#: the command would have (call-card.md §8.2). CallCardGetListUiStates: the 12 states, no guard (§2).
+LOCAL_REPLIES: dict[str, dict[str, Any]] = {
+    "PAGE_BACKGROUND_WORKER": {"CallCardGetListUiStates": list(LISTED_STATES)},
+}
+
 #: commands every non-DEFAULT placement refuses (silently), wire-protocol.md §6
 DENIED_NON_DEFAULT: tuple[str, ...] = ("setTitle", "setScroll", "reloadWindow")
 
@@ -78,7 +86,8 @@ def interface_for(placement: str) -> dict[str, Any]:
 
     ``commands``/``events`` are what getInterface answers (placement-specific commands only, §7.3);
     ``denied`` are the generic commands this placement ignores; ``bindable`` says whether
-    placementBindEvent exists (not for DEFAULT).
+    placementBindEvent exists (not for DEFAULT); ``local``: the replies the page gives by itself
+    (``LOCAL_REPLIES``).
     """
     if placement == "PAGE_BACKGROUND_WORKER":
         commands, events = list(PAGE_BACKGROUND_WORKER_COMMANDS), list(BACKGROUND_EVENTS)
@@ -94,6 +103,7 @@ def interface_for(placement: str) -> dict[str, Any]:
         "events": events,
         "denied": denied,
         "bindable": placement != DEFAULT,
+        "local": dict(LOCAL_REPLIES.get(placement, {})),
         # no placement callcard renders is shown in a popup, so resizeWindow is never denied here
         "popup": False,
     }

@@ -6,12 +6,21 @@ order and the *owning* page of the user's card (call-card.md §1): the first con
 the others ignore it. Events go to the owning page only (they are page-local on the platform).
 
 Thread safety: ``send_events`` / ``push_card`` may be called from any thread (REST endpoints run in a
-thread pool, the ticker in its own task). Outgoing messages go through one queue per connection, filled
-on the event loop, so everything a connection receives keeps the order in which it was produced.
+thread pool, the ticker in its own task). Outgoing messages go through one ``Outlet`` per connection,
+filled on the event loop, so everything a connection receives keeps the order in which it was produced.
+
+Latency (docs/benchmarks.md, bridge): a page request is answered before anything that can wait. For a
+command or a click the order on the socket is: the events it caused (frames hear them first, §10), the
+``re`` reply, then — after the reply has been written — the card view (dropped when unchanged), the
+outbox routing and the timeline entries (``AfterReply``).
 
 Wire (JSON text frames), page -> server:
-  hello{page} · cmd{id,sid,cmd,params} · press{id,button,value} · frame{id,placement,row}
-  · load{sid,ms} · wire{sid,dir,kind,data} · conf{sid,kind,message,detail} · drop{sid}
+  hello{page} · cmd{id,sid,cmd,params,notices?} · press{id,button,value,notices?}
+  · frame{id,placement,row,notices?}
+  · notices, one at a time or as batch{items}: load{sid,ms} · wire{sid,dir,kind,data}
+    · conf{sid,kind,message,detail} · drop{sid} · used{sid,cmd}
+  (``notices`` on a request: the page's notices not yet sent, carried along instead of a message of
+  their own; handled after the reply, except before a click, which may depend on them)
 server -> page:
   hello{ok} · re{id,ok,reply|noReply|error,...} · events{events,sticky_ms?} · card{view} · toast{text}
   · reload{}
@@ -20,24 +29,28 @@ server -> page:
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..domain import conformance as conf
+from ..domain.card import CallCard
 from ..domain.cards import NO_REPLY
 from ..domain.events import Event
 from ..errors import BitrixError
 from ..services import Services
 from .commands import PageCommands
 from .frames import FrameFactory, LayoutRegistry, PageContext
+from .outlet import Outlet, card_key, dumps
+from .requests import AfterReply, PageRequests
 
 __all__ = ["Page", "PageManager"]
 
@@ -56,14 +69,14 @@ class Page:
     ctx: PageContext
     created_at: float  # time.monotonic() of the render
     crm: tuple[str, int] | None = None  # the CRM entity a /crm/... page shows
-    queue: asyncio.Queue[str] | None = None  # set while connected
+    outlet: Outlet | None = None  # set while connected
     seq: int = 0  # connection order
     closed: bool = False
     embedded: bool = False  # a slider (IFRAME=Y): never shows the card
 
     @property
     def connected(self) -> bool:
-        return self.queue is not None and not self.closed
+        return self.outlet is not None and not self.closed
 
 
 class PageManager:
@@ -74,6 +87,7 @@ class PageManager:
         self.factory = factory
         self.layouts = layouts
         self.commands = PageCommands(services, factory, layouts, self)
+        self.requests = PageRequests(self)
         self._lock = threading.RLock()
         self._pages: dict[str, Page] = {}
         self._owner: dict[int, tuple[str, str]] = {}  # user_id -> (page_id, call_id)
@@ -107,19 +121,23 @@ class PageManager:
 
     def owner_of(self, user_id: int) -> Page | None:
         """The page that owns the user's open card, assigning the first connected page if none does yet."""
-        card = self.s.cards.get(user_id)
-        return None if card is None else self._owner_for_call(user_id, card.call_id)
+        return self.owner_of_card(user_id, self.s.cards.get(user_id))
 
-    def _owner_for_call(self, user_id: int, call_id: str) -> Page | None:
+    def owner_of_card(self, user_id: int, card: CallCard | None) -> Page | None:
+        """``owner_of`` for a card the caller has just read (``cards.get(user_id)``): no second read."""
+        return None if card is None else self._owner_for_call(user_id, card.call_id, card)
+
+    def _owner_for_call(self, user_id: int, call_id: str, card: CallCard | None = None) -> Page | None:
         """The owning page of one call's card. Ownership outlives the card until its closing events are
-        delivered (``push_card`` of a closed card releases it)."""
+        delivered (``push_card`` of a closed card releases it). ``card``: the user's card, if just read."""
         with self._lock:
             current = self._owner.get(user_id)
             if current is not None and current[1] == call_id:
                 page = self._pages.get(current[0])
                 if page is not None and page.connected:
                     return page
-            card = self.s.cards.get(user_id)
+            if card is None:
+                card = self.s.cards.get(user_id)
             if card is None or card.call_id != call_id:
                 return None
             pages = [p for p in self.pages_of(user_id) if not p.embedded]
@@ -153,31 +171,39 @@ class PageManager:
         return out
 
     def is_owner(self, page: Page) -> bool:
-        owner = self.owner_of(page.user_id)
+        return self.owns(page, self.s.cards.get(page.user_id))
+
+    def owns(self, page: Page, card: CallCard | None) -> bool:
+        """``is_owner`` for the user's card the caller has just read (None: there is none)."""
+        owner = self.owner_of_card(page.user_id, card)
         return owner is not None and owner.page_id == page.page_id
 
     def _forget_stale(self, now: float) -> None:
         for pid, page in list(self._pages.items()):
-            if page.queue is None and not page.closed and now - page.created_at > UNCONNECTED_PAGE_TTL_S:
+            if page.outlet is None and not page.closed and now - page.created_at > UNCONNECTED_PAGE_TTL_S:
                 del self._pages[pid]
                 self.layouts.drop_page(pid)
 
     # -- sending (thread-safe) ------------------------------------------------------------------------
 
-    def _send(self, page: Page, message: dict[str, Any]) -> None:
-        queue, loop = page.queue, self._loop
-        if queue is None or loop is None or page.closed:
+    def send(self, page: Page, message: dict[str, Any], *, card: bool = False) -> None:
+        """Queue ``message`` for ``page`` from any thread; ``card``: a card view, dropped if unchanged."""
+        outlet, loop = page.outlet, self._loop
+        if outlet is None or loop is None or page.closed:
             return
-        text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str)
+        if card:  # serialised on the loop, only when it is not dropped as unchanged
+            put: Callable[[], Any] = functools.partial(outlet.put_card, message, card_key(message["view"]))
+        else:
+            put = functools.partial(outlet.put, dumps(message))
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            queue.put_nowait(text)
+            put()
         else:
             try:
-                loop.call_soon_threadsafe(queue.put_nowait, text)
+                loop.call_soon_threadsafe(put)
             except RuntimeError:  # the server is shutting down: nobody is listening any more
                 pass
 
@@ -205,37 +231,51 @@ class PageManager:
             message: dict[str, Any] = {"t": "events", "events": wire}
             if sticky_ms:
                 message["sticky_ms"] = sticky_ms
-            self._send(owner, message)
+            self.send(owner, message)
 
     def push_card(self, user_id: int) -> None:
         """Send the user's current card view (or null when closed) to the owning page."""
-        owner = self.owner_of(user_id)
+        card = self.s.cards.get(user_id)
+        self.push_view(user_id, card, None if card is None else card.view(self.s.clock.now()))
+
+    def push_view(self, user_id: int, card: CallCard | None, view: dict[str, Any] | None) -> None:
+        """``push_card`` for a card just read and its ``card.view(now)``, neither computed twice.
+
+        The owning page gets the view, every other page of the user null; a page is not sent a view
+        equal to the last one it got (``Outlet.put_card``)."""
+        owner = self.owner_of_card(user_id, card)
         if owner is None:
             # the card is gone (or nobody owns it): release it, and tell every page so a stale card goes
-            with self._lock:
-                if self.s.cards.get(user_id) is None:
+            if card is None:
+                with self._lock:
                     self._owner.pop(user_id, None)
             for page in self.pages_of(user_id):
-                self._send(page, {"t": "card", "view": None})
+                self.send(page, {"t": "card", "view": None}, card=True)
             return
-        self._send(owner, {"t": "card", "view": self.card_view(user_id)})
+        shown = None if view is None else self.page_view(user_id, view)
+        self.send(owner, {"t": "card", "view": shown}, card=True)
         for page in self.pages_of(user_id):
             if page.page_id != owner.page_id:
-                self._send(page, {"t": "card", "view": None})
+                self.send(page, {"t": "card", "view": None}, card=True)
 
-    def card_view(self, user_id: int) -> dict[str, Any] | None:
-        card = self.s.cards.get(user_id)
-        if card is None:
-            return None
-        view = card.view(self.s.clock.now())
-        view["transferTargets"] = [u for u in self.user_choices() if u["id"] != user_id]
+    def page_view(self, user_id: int, view: dict[str, Any]) -> dict[str, Any]:
+        """What the card UI renders: ``card.view(now)`` (not changed) plus transfer targets and the CRM
+        entity's name."""
+        shown = dict(view)
+        shown["transferTargets"] = [u for u in self.user_choices() if u["id"] != user_id]
         crm = view.get("crm")
         if isinstance(crm, dict) and crm.get("entityType") and crm.get("entityId"):
             try:  # the card UI shows the entity's name beside its type and id
-                crm["entityName"] = self.s.crm.entity_name(crm["entityType"], int(crm["entityId"]))
+                name = self.s.crm.entity_name(crm["entityType"], int(crm["entityId"]))
+                shown["crm"] = {**crm, "entityName": name}
             except (BitrixError, ValueError):
                 pass
-        return view
+        return shown
+
+    def card_view(self, user_id: int) -> dict[str, Any] | None:
+        """The view the owning page of the user's card renders (None: no card)."""
+        card = self.s.cards.get(user_id)
+        return None if card is None else self.page_view(user_id, card.view(self.s.clock.now()))
 
     def user_choices(self) -> list[dict[str, Any]]:
         """Active portal users as ``{id, name}`` (the transfer picker, selectUser)."""
@@ -251,17 +291,31 @@ class PageManager:
 
     def toast(self, user_id: int, text: str) -> None:
         for page in self.pages_of(user_id):
-            self._send(page, {"t": "toast", "text": text})
+            self.send(page, {"t": "toast", "text": text})
 
-    def publish(self, events: list[Event], user_id: int | None = None) -> None:
-        """Route events through the hub (frames, HTTP handlers, timeline) and refresh the card view."""
+    def publish(self, events: list[Event], user_id: int | None = None, *, after: AfterReply | None = None) -> None:
+        """Route events through the hub (frames, HTTP handlers, timeline) and refresh the card view.
+
+        With ``after`` (a page request being answered): the frames hear the events now, before the reply
+        (wire-protocol.md §10); the rest — card views, outbox, timeline — is left in ``after``."""
         touched = [user_id] if user_id is not None else []
         hub = self.s.hub
-        if hub is not None:
-            hub.publish(events, touched)
+        if after is None:
+            if hub is not None:
+                hub.publish(events, touched)
+                return
+            self.send_events(events)
+            self._push_touched(events, touched)
             return
-        self.send_events(events)
-        for uid in {*touched, *(e.user_id for e in events if e.user_id is not None)}:
+        if events:
+            self.send_events(events)
+        if hub is not None:
+            after.append(functools.partial(hub.settle, events, touched))
+        else:
+            after.append(functools.partial(self._push_touched, events, touched))
+
+    def _push_touched(self, events: list[Event], touched: list[int]) -> None:
+        for uid in sorted({*touched, *(e.user_id for e in events if e.user_id is not None)}):
             self.push_card(uid)
 
     # -- the WebSocket endpoint -----------------------------------------------------------------------
@@ -275,18 +329,22 @@ class PageManager:
         try:
             hello = await ws.receive_json()
             page = self.page(str(hello.get("page", ""))) if hello.get("t") == "hello" else None
-            if page is None or page.user_id != user_id or page.queue is not None:
+            if page is None or page.user_id != user_id or page.outlet is not None:
                 # unknown page (server restarted) or someone else's: the page must render anew
                 await ws.send_text(json.dumps({"t": "reload"}))
                 await ws.close(code=4404)
                 return
-            queue: asyncio.Queue[str] = asyncio.Queue()
+            outlet = Outlet(ws, dumps)
             with self._lock:
-                page.queue = queue
+                page.outlet = outlet
                 page.seq = next(self._seq)
-            writer = asyncio.create_task(self._writer(ws, queue))
-            self._send(page, {"t": "hello", "ok": True, "page": page.page_id})
-            self._claim(page)
+            writer = asyncio.create_task(outlet.run())
+            outlet.hold()
+            try:
+                self.send(page, {"t": "hello", "ok": True, "page": page.page_id})
+                self._claim(page)
+            finally:
+                await outlet.release()
             while True:
                 text = await ws.receive_text()
                 try:
@@ -294,42 +352,36 @@ class PageManager:
                 except ValueError:
                     continue  # not ours: ignore rather than drop the page
                 if isinstance(message, dict):
-                    await self._handle(page, message)
+                    outlet.hold()
+                    try:
+                        await self.requests.handle(page, message)
+                    finally:
+                        await outlet.release()
         except (WebSocketDisconnect, RuntimeError, KeyError, ValueError):
             pass
         finally:
-            if page is not None and page.queue is not None:
+            if page is not None and page.outlet is not None:
                 self._disconnected(page)
             if writer is not None:
                 writer.cancel()
 
-    async def _writer(self, ws: WebSocket, queue: asyncio.Queue[str]) -> None:
-        try:
-            while True:
-                text = await queue.get()
-                await ws.send_text(text)
-        except (WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
-            return
-        except Exception:  # a broken socket: the reader notices and cleans up
-            log.debug("page writer stopped", exc_info=True)
-
     def _claim(self, page: Page) -> None:
         """A page connected: if it is now the owner of an existing card, it takes the card over."""
         card = self.s.cards.get(page.user_id)
-        if card is None or not self.is_owner(page):
-            self._send(page, {"t": "card", "view": None})
+        if card is None or not self.owns(page, card):
+            self.send(page, {"t": "card", "view": None}, card=True)
             return
         # the card was shown before this page was there (or its page reloaded): its frames have not heard
         # `initialized`; fire it again and let the bridge replay it to bindings made soon (§9.5)
         events = self.s.cards.page_reclaimed(page.user_id)
         self._send_events(events, sticky_ms=self.s.settings.card_restore_s * 1000)
-        self._send(page, {"t": "card", "view": self.card_view(page.user_id)})
+        self.send(page, {"t": "card", "view": self.card_view(page.user_id)}, card=True)
 
     def _disconnected(self, page: Page) -> None:
         was_owner = self.is_owner(page)
         with self._lock:
             page.closed = True
-            page.queue = None
+            page.outlet = None
             self._pages.pop(page.page_id, None)
             if self._owner.get(page.user_id, ("",))[0] == page.page_id:
                 del self._owner[page.user_id]
@@ -345,32 +397,6 @@ class PageManager:
                 self._claim(successor)
         except Exception:
             log.exception("page unload handling failed")
-
-    async def _handle(self, page: Page, message: dict[str, Any]) -> None:
-        kind = message.get("t")
-        request_id = message.get("id")
-        try:
-            if kind == "cmd":
-                delay_ms = getattr(self.s.faults, "bridge_latency_ms", 0) or 0
-                if delay_ms > 0:  # the control API's bridge-latency fault (callcard.faults)
-                    await asyncio.sleep(delay_ms / 1000)
-                answer = self.commands.run(
-                    page, str(message.get("sid", "")), str(message.get("cmd", "")), message.get("params")
-                )
-            elif kind == "press":
-                answer = self.commands.press(page, str(message.get("button", "")), message.get("value"))
-            elif kind == "frame":
-                answer = self.commands.frame(
-                    page, str(message.get("placement", "")), message.get("row"), message.get("options")
-                )
-            else:
-                self.commands.notice(page, kind, message)
-                return
-        except Exception as exc:  # the page gets an error answer; the connection stays up
-            log.exception("page request %s failed", kind)
-            answer = {"ok": False, "error": str(exc) or type(exc).__name__}
-        if request_id is not None:
-            self._send(page, {"t": "re", "id": request_id, **answer})
 
     # -- helpers for PageCommands ------------------------------------------------------------------------
 

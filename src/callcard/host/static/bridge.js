@@ -11,8 +11,12 @@
  *
  * The bridge knows nothing about WebSockets: the page hands it a `server` object with
  *   request(msg) -> Promise<answer>   (a command the server must run; answer {reply} | {noReply: true})
- *   notify(msg)                        (fire and forget: timeline, conformance, load times)
+ *   notify(msg)                        (fire and forget: timeline, conformance, load times; the page may
+ *                                       send these later, in batches — never ahead of a reply)
  * and `hooks` for what only the page can do (toasts, sliders, dialogs, CRM re-render, frame reloads).
+ *
+ * Replies the server would give without looking at anything (`interface.local`, e.g.
+ * CallCardGetListUiStates) are answered here, and the server is told with a `used` notice.
  */
 (function (global) {
   'use strict';
@@ -210,6 +214,12 @@
     if ((msg.command === 'CallCardStartTimer' || msg.command === 'CallCardStopTimer') && msg.callbackId) {
       this.conform(layout, 'awaited_timer', msg.command + ' sent with a callback',
                    { command: msg.command });
+    }
+    var local = layout.iface.local;
+    if (local && Object.prototype.hasOwnProperty.call(local, msg.command)) {
+      reply(clone(local[msg.command]));
+      this.server.notify({ t: 'used', sid: layout.sid, cmd: msg.command }); // the card counts it as used
+      return;
     }
     return this.server.request({ t: 'cmd', sid: layout.sid, cmd: msg.command, params: msg.params })
       .then(function (answer) {

@@ -122,6 +122,43 @@
     return svg;
   }
 
+  /** Make `parent`'s children match `fresh` (nodes just built by h()), changing only what differs, so a
+   * re-render repaints only the parts of the card that changed (the rest keeps its nodes, focus and
+   * caret). h() keeps everything in attributes except form fields' values, which are copied. */
+  function morph(parent, fresh) {
+    for (var i = 0; i < fresh.length; i++) {
+      var cur = parent.childNodes[i], next = fresh[i];
+      if (!cur) parent.appendChild(next);
+      else if (sameKind(cur, next)) patch(cur, next);
+      else parent.replaceChild(next, cur);
+    }
+    while (parent.childNodes.length > fresh.length) parent.removeChild(parent.lastChild);
+  }
+
+  function sameKind(a, b) {
+    return a.nodeType === b.nodeType && a.nodeName === b.nodeName && a.namespaceURI === b.namespaceURI &&
+      (a.nodeType !== 1 || a.getAttribute('type') === b.getAttribute('type'));
+  }
+
+  function patch(cur, next) {
+    if (cur.nodeType !== 1) {
+      if (cur.nodeValue !== next.nodeValue) cur.nodeValue = next.nodeValue;
+      return;
+    }
+    var field = cur.tagName === 'INPUT' || cur.tagName === 'TEXTAREA';
+    if (field && cur.value !== next.value) cur.value = next.value;
+    if (cur.isEqualNode(next)) return;
+    var i, attr, old = cur.attributes, wanted = next.attributes;
+    for (i = old.length - 1; i >= 0; i--) {
+      if (!next.hasAttribute(old[i].name)) cur.removeAttribute(old[i].name);
+    }
+    for (i = 0; i < wanted.length; i++) {
+      attr = wanted[i];
+      if (cur.getAttribute(attr.name) !== attr.value) cur.setAttribute(attr.name, attr.value);
+    }
+    morph(cur, Array.prototype.slice.call(next.childNodes));
+  }
+
   function pad2(n) { return n < 10 ? '0' + n : String(n); }
 
   /** Seconds -> {min, sec} strings (minutes keep growing past 99, as the platform does). */
@@ -219,21 +256,24 @@
       return popup === 'quality' ? 'qualityMeter' : popup;
     }
 
-    /** Rebuild the unfolded card body, keeping focus and caret in fields across the rebuild. */
+    /** Render the unfolded card body (morphed: only what changed is touched), keeping focus and caret in
+     * fields. */
     function renderMain(focusEditor) {
       var v = st.view;
       var active = document.activeElement;
       var focusKey = active && els.main.contains(active) ? active.getAttribute('data-focus') : null;
       var sel = focusKey && 'selectionStart' in active ? [active.selectionStart, active.selectionEnd] : null;
-      els.main.textContent = '';
-      if (v.folded) return;  // folded: only the mini panel exists (no duplicate hooks)
-      els.main.appendChild(renderHeader(v));
-      els.main.appendChild(renderStatus(v));
-      var crm = renderCrmButtons(v);
-      if (crm) els.main.appendChild(crm);
-      if (v.comment && v.comment.editorOpen) els.main.appendChild(renderEditor());
-      els.main.appendChild(renderActions(v));
-      if (st.popup) els.main.appendChild(renderPopup(v));
+      var parts = [];
+      if (!v.folded) {  // folded: only the mini panel exists (no duplicate hooks)
+        parts.push(renderHeader(v), renderStatus(v));
+        var crm = renderCrmButtons(v);
+        if (crm) parts.push(crm);
+        if (v.comment && v.comment.editorOpen) parts.push(renderEditor());
+        parts.push(renderActions(v));
+        if (st.popup) parts.push(renderPopup(v));
+      }
+      morph(els.main, parts);
+      if (v.folded) return;
       var target = focusEditor ? els.main.querySelector('[data-focus="comment"]') :
         focusKey ? els.main.querySelector('[data-focus="' + focusKey + '"]') : null;
       if (target) {
@@ -432,32 +472,32 @@
 
     // ---- tabs (CALL_CARD apps) and the folded mini panel --------------------------------------
     function renderTabs() {
-      els.tabStrip.textContent = '';
-      st.tabs.forEach(function (tab) {
-        els.tabStrip.appendChild(h('button', {type: 'button', role: 'tab', class: 'cc-tab' +
+      morph(els.tabStrip, st.tabs.map(function (tab) {
+        return h('button', {type: 'button', role: 'tab', class: 'cc-tab' +
           (tab.active ? ' cc-tab-active' : ''), 'data-tab': tab.id, 'aria-selected': String(!!tab.active),
-          text: tab.title || String(tab.id)}));
-      });
+          text: tab.title || String(tab.id)});
+      }));
     }
 
     function renderMini() {
       var v = st.view;
-      els.mini.textContent = '';
-      if (!v.folded) return;
+      if (!v.folded) { morph(els.mini, []); return; }
+      var parts = [];
       var title = h('span', {class: 'cc-mini-title', 'data-role': 'title'});
       title.textContent = v.title || formatNumber(v.phoneNumber);
       var timer = h('span', {class: 'cc-mini-timer', 'data-role': 'timer'});
       if (!(v.timer && v.timer.shown)) timer.hidden = true;
       els.mini.setAttribute('aria-label', v.title || '');
-      els.mini.appendChild(h('span', {class: 'cc-mini-dot' + (v.timer && v.timer.running ? ' cc-live' : '')}));
-      els.mini.appendChild(h('div', {class: 'cc-mini-info'}, [title, timer]));
+      parts.push(h('span', {class: 'cc-mini-dot' + (v.timer && v.timer.running ? ' cc-live' : '')}));
+      parts.push(h('div', {class: 'cc-mini-info'}, [title, timer]));
       (v.buttons || []).forEach(function (n) {
         if (!RIGHT_SIDE[n]) return;  // the mini panel shows only hangup and close
-        els.mini.appendChild(h('button', {type: 'button', class: 'cc-mini-btn cc-tone-' + BUTTONS[n][1],
+        parts.push(h('button', {type: 'button', class: 'cc-mini-btn cc-tone-' + BUTTONS[n][1],
           'data-button': n, 'aria-label': t(n), title: t(n)}, [icon(BUTTONS[n][0])]));
       });
-      els.mini.appendChild(h('button', {type: 'button', class: 'cc-mini-btn cc-mini-expand',
+      parts.push(h('button', {type: 'button', class: 'cc-mini-btn cc-mini-expand',
         'data-button': 'fold', 'aria-label': t('expand'), title: t('expand')}, [icon('expand')]));
+      morph(els.mini, parts);
     }
 
     // ---- timer ---------------------------------------------------------------------------------
@@ -492,7 +532,9 @@
       var node = els.card.querySelector('[data-role="timer"]');
       if (!node) return;
       node.textContent = st.view.folded ? parts.min + ':' + parts.sec : t('timer', {MIN: parts.min, SEC: parts.sec});
-      node.setAttribute('data-seconds', String(Math.floor(currentSeconds() + 1e-6)));
+      var whole = Math.floor(currentSeconds() + 1e-6);
+      node.setAttribute('data-seconds', String(whole));
+      node.setAttribute('data-tick', String(whole % 2)); // the live dot's blink (card.css)
     }
 
     // ---- events --------------------------------------------------------------------------------

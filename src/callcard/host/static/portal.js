@@ -3,7 +3,9 @@
  *
  * Reads the boot JSON the server embedded (#callcard-boot), then:
  *  - opens /ws and says hello with the page id (the server answers requests `re` by id and pushes
- *    `events`, `card` and `toast` messages);
+ *    `events`, `card` and `toast` messages). Fire-and-forget notices (timeline, conformance, load
+ *    times) are batched: sent NOTICE_DELAY_MS later as one message, or carried by the next request,
+ *    whose reply the server writes before handling them — they never delay a reply;
  *  - creates the postMessage bridge (bridge.js) and inserts the PAGE_BACKGROUND_WORKER frames in row
  *    order (wrapper div placement_rest_<rowId>, insertion time recorded, onload attached, form
  *    submitted), reporting each load time (placements.md §3, §4);
@@ -18,6 +20,8 @@
   var doc = global.document;
   var boot = JSON.parse(doc.getElementById('callcard-boot').textContent);
   var REQUEST_TIMEOUT_MS = 15000;
+  var NOTICE_DELAY_MS = 16; // about one frame: a burst of postMessages costs one WebSocket message
+  var NOTICE_BATCH_MAX = 200;
 
   // -- small DOM helpers -----------------------------------------------------------------------------
 
@@ -51,10 +55,26 @@
     var nextId = 1;
     var handlers = {};
     var retry = 0;
+    var notices = [];
+    var noticeTimer = null;
 
     function send(msg) {
       var text = JSON.stringify(msg);
       if (open) ws.send(text); else outbox.push(text);
+    }
+
+    function takeNotices() {
+      var items = notices;
+      notices = [];
+      if (noticeTimer !== null) { clearTimeout(noticeTimer); noticeTimer = null; }
+      return items;
+    }
+
+    function flushNotices() {
+      noticeTimer = null;
+      if (!notices.length) return;
+      var items = takeNotices();
+      send(items.length === 1 ? items[0] : { t: 'batch', items: items });
     }
 
     function connect() {
@@ -95,10 +115,16 @@
     return {
       connect: connect,
       on: function (type, fn) { handlers[type] = fn; },
-      notify: function (msg) { send(msg); },
+      notify: function (msg) {
+        notices.push(msg);
+        if (notices.length >= NOTICE_BATCH_MAX) flushNotices();
+        else if (noticeTimer === null) noticeTimer = setTimeout(flushNotices, NOTICE_DELAY_MS);
+      },
+      flush: flushNotices,
       request: function (msg) {
         var id = nextId++;
         msg.id = id;
+        if (notices.length) msg.notices = takeNotices(); // in order, handled after this reply is out
         return new Promise(function (resolve, reject) {
           var timer = setTimeout(function () {
             pending.delete(id);
@@ -288,8 +314,23 @@
     });
   }
 
+  var pendingRender = null; // {frame, timer} while a pushed view waits for the next animation frame
+
   function render() {
+    if (pendingRender) {
+      global.cancelAnimationFrame(pendingRender.frame);
+      clearTimeout(pendingRender.timer);
+      pendingRender = null;
+    }
     if (ui) ui.render(view, tabs());
+  }
+
+  /** Render a view the server pushed at the next animation frame, when the browser paints anyway: the
+   * messages before it (a reply, events for the frames) are posted first and the frames get the CPU
+   * first; several views in one frame render once. The timer covers a hidden page (no frames). */
+  function renderSoon() {
+    if (pendingRender) return;
+    pendingRender = { frame: global.requestAnimationFrame(render), timer: setTimeout(render, 100) };
   }
 
   function dropTabFrame() {
@@ -321,7 +362,7 @@
     }
     view = next;
     if (!view) { dropTabFrame(); bridge.clearSticky(); }
-    render();
+    renderSoon();
   }
 
   function mountCard() {
@@ -389,6 +430,8 @@
   });
 
   function start() {
+    // the page is going away: the notices still waiting must reach the timeline
+    global.addEventListener('pagehide', function () { server.flush(); });
     mountCard();
     setupCrmTabs();
     server.connect();
