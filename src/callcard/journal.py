@@ -60,7 +60,7 @@ class Journal:
             **fields,
         }
         self._entries.append(entry)
-        for queue in list(self._subscribers):
+        for queue in list(self._subscribers) if self._subscribers else ():
             if queue.full():
                 queue.get_nowait()
             queue.put_nowait(entry)

@@ -151,9 +151,10 @@ class ExternalCalls:
             "created_at": self.clock.now(),
         }
         self.store.insert("calls", row)
-        stored = self.store.get("calls", call_id)
-        assert stored is not None
-        return {**stored, "lead_error": lead_error}
+        # The row as a read would return it, without reading it back: the two columns not written take
+        # their defaults, the flag comes back as an integer (register and _show read nothing else).
+        return {**row, "type": int(call_type), "crm_activity_id": 0, "crm_enabled": int(crm_enabled),
+                "lead_error": lead_error}
 
     def _duplicate(self, key: str, line: Row | None, external_call_id: str, now: float) -> Row | None:
         """The platform's dedup: same user, number, TYPE and app, started within the window; line and
@@ -253,7 +254,7 @@ class ExternalCalls:
         events = self.cards.hide(uid, call_id)
         seconds = int(duration or 0)
         with self.store.transaction():
-            if self.store.find_one("call_stats", {"call_id": call_id}) is not None:
+            if self.store.count("call_stats", {"call_id": call_id}):  # count: no row to cache or decode
                 raise error("ERROR_CORE", "Unexpected database error")
             for entity in row["crm_created_entities"] or []:  # auto-created entities go to the finisher
                 if self.crm.exists(entity["ENTITY_TYPE"], int(entity["ENTITY_ID"])):
@@ -278,8 +279,10 @@ class ExternalCalls:
                 record["CRM_ENTITY_TYPE"] = row["crm_entity_type"]
                 record["CRM_ENTITY_ID"] = int(row["crm_entity_id"])
                 record["CRM_ACTIVITY_ID"] = self._activity(row, record)
+            # The record carries its own ID, known only once the row exists: insert a placeholder and
+            # write the record once (the transaction hides the placeholder; encoding it twice costs more).
             stat_id = self.store.insert("call_stats", {
-                "call_id": call_id, "user_id": uid, "app_id": row["app_id"], "record": record,
+                "call_id": call_id, "user_id": uid, "app_id": row["app_id"], "record": {},
                 "finished_at": self.clock.now(),
             })
             record["ID"] = stat_id
@@ -407,6 +410,5 @@ class ExternalCalls:
         return uid
 
     def _require_active(self, user_id: int) -> None:
-        user = self.directory.get_user(user_id)
-        if user is None or not user["active"]:
+        if not self.directory.is_active_user(user_id):
             raise error("ERROR_CORE", "User is not found or is not active")

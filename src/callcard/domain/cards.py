@@ -143,6 +143,10 @@ class CardService:
 
     def _with_card(self, user_id: int, change: Callable[[CallCard], list[Event]]) -> list[Event]:
         """Like ``_transact`` for operations that do nothing (no events) when there is no card."""
+        if self._store.get(_TABLE, user_id) is None:
+            # Nothing to change: skip the (empty, but not free) write transaction. Reading outside one
+            # is equivalent: the outcome is the one of a transaction that ran at this read.
+            return []
         return self._transact(user_id, lambda card: [] if card is None else change(card))
 
     # -- lifecycle (call-card.md §9) -------------------------------------------------------------------

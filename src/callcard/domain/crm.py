@@ -13,6 +13,7 @@ from typing import Any
 from ..clock import Clock
 from ..errors import error
 from ..store import Row, Store
+from .derived import DerivedCache
 from .directory import iso as _iso
 from .filters import order_rows, page, row_matches
 
@@ -108,6 +109,8 @@ class Crm:
 
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store, self.clock = store, clock
+        # Every register looks its number up: the phone list is kept, exactly, until crm_phones changes.
+        self._phones: DerivedCache[str, tuple[tuple[str, int, str], ...]] = DerivedCache(store, ("crm_phones",))
 
     # -- entities -----------------------------------------------------------------------------------
 
@@ -202,8 +205,11 @@ class Crm:
     def find_by_phone(self, phone: Any) -> Matches:
         """Every entity with this phone, ordered CONTACT, COMPANY, LEAD, then by id."""
         # A scan, not an index lookup: suffix matching needs it, and the local CRM is small.
-        rows = self.store.find("crm_phones", {"type_id": "PHONE"})
-        found = {(r["entity_type"], int(r["entity_id"])) for r in rows if phones_match(phone, r["value"])}
+        phones = self._phones.get("PHONE", lambda: tuple(
+            (r["entity_type"], int(r["entity_id"]), r["value"])
+            for r in self.store.find("crm_phones", {"type_id": "PHONE"})
+        ))
+        found = {(etype, eid) for etype, eid, value in phones if phones_match(phone, value)}
         return sorted(found, key=lambda t: (LOOKUP_PRIORITY.index(t[0]), t[1]))
 
     def duplicate_find_by_comm(

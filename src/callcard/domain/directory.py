@@ -7,6 +7,7 @@ platform's OAuth server does (§8: opaque, per app+user, refresh rotates, old ac
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -16,9 +17,10 @@ from ..clock import Clock, IdSource
 from ..errors import BitrixError, CallcardError, error
 from ..settings import Settings
 from ..store import Row, Store
+from .derived import DerivedCache
 from .filters import order_rows, page, row_matches
 
-__all__ = ["App", "Directory", "SessionError", "TokenPair", "Webhook", "iso"]
+__all__ = ["App", "Directory", "SessionError", "TokenGrant", "TokenPair", "Webhook", "iso", "whole_second"]
 
 #: user 1 is the portal admin; the operators carry inner extensions for USER_PHONE_INNER lookups.
 _SEED_USERS: tuple[tuple[str, str, str, str, bool], ...] = (
@@ -31,7 +33,26 @@ _SEED_USERS: tuple[tuple[str, str, str, str, bool], ...] = (
 
 def iso(ts: float) -> str:
     """A unix time as the platform renders dates: ISO-8601 with offset, seconds precision."""
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds")
+    # Only the whole second shows, and calls format the current second over and over: remember a few.
+    second = whole_second(ts)
+    text = _ISO_SEEN.get(second)
+    if text is None:
+        text = datetime.fromtimestamp(second, tz=UTC).isoformat(timespec="seconds")
+        if len(_ISO_SEEN) >= 64:
+            _ISO_SEEN.clear()
+        _ISO_SEEN[second] = text
+    return text
+
+
+_ISO_SEEN: dict[int, str] = {}
+
+
+def whole_second(ts: float) -> int:
+    """The second ``datetime.fromtimestamp(ts)`` falls in: it rounds to microseconds (half to even)
+    first, so a stamp a hair below a whole second belongs to the next one."""
+    fraction, whole = math.modf(ts)
+    micros = round(fraction * 1e6)
+    return int(whole) + (1 if micros >= 1_000_000 else -1 if micros < 0 else 0)
 
 
 class SessionError(CallcardError):
@@ -67,6 +88,16 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     expires: int  # unix time the access token stops working
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What an access token row says: when it expires, and its app and user (None when gone)."""
+
+    expires_at: float
+    app: App | None
+    user_id: int | None
+    is_admin: bool
 
 
 @dataclass(frozen=True)
@@ -107,6 +138,16 @@ class Directory:
 
     def __init__(self, store: Store, clock: Clock, ids: IdSource, settings: Settings) -> None:
         self.store, self.clock, self.ids, self.settings = store, clock, ids, settings
+        # Every REST call resolves its token and reads its app: both are cached, exactly (derived.py).
+        self._apps: DerivedCache[int, App | None] = DerivedCache(store, ("apps",))
+        self._grants: DerivedCache[str, TokenGrant | None] = DerivedCache(
+            store, ("access_tokens", "apps", "users")
+        )
+        self._active: DerivedCache[int, bool] = DerivedCache(store, ("users",))
+        self._sessions_seen: DerivedCache[int, tuple[float | None, str]] = DerivedCache(store, ("sessions",))
+        self._views: DerivedCache[int, tuple[dict[str, Any], float | None] | None] = DerivedCache(
+            store, ("users", "sessions")
+        )
 
     # -- portal -------------------------------------------------------------------------------------
 
@@ -151,11 +192,16 @@ class Directory:
     def get_user(self, user_id: int) -> Row | None:
         return self.store.get("users", int(user_id))
 
+    def is_active_user(self, user_id: int) -> bool:
+        """Whether ``user_id`` exists and is active (cached until the users table changes)."""
+        key = int(user_id)
+        return self._active.get(key, lambda: bool((row := self.get_user(key)) and row["active"]))
+
     def find_by_inner_phone(self, phone: Any, *, active_only: bool = True) -> Row | None:
         """The user whose UF_PHONE_INNER is ``phone`` (inactive users are invisible, as on the platform)."""
         key = str(phone if phone is not None else "").strip()
-        if not key:
-            return None
+        if not (0 < len(key) <= 4 and key.isascii() and key.isdigit() and key[0] != "0"):
+            return None  # _inner_key only ever yields "1".."9999": no scan can match anything else
         for row in self.store.find("users"):
             if _inner_key(row["uf_phone_inner"]) == key and (row["active"] or not active_only):
                 return row
@@ -163,20 +209,46 @@ class Directory:
 
     def user_view(self, row: Row) -> dict[str, Any]:
         """The ``user.current`` / ``user.get`` object: scalars as strings, ACTIVE bool, dates ISO."""
-        sessions = self._sessions(int(row["id"]))  # one read for both IS_ONLINE and LAST_LOGIN
-        now = self.clock.now()
-        online = any(s["expires_at"] > now for s in sessions)
+        online_until, last_login = self._session_facts(int(row["id"]))
         return {
             "ID": str(row["id"]), "XML_ID": "", "ACTIVE": bool(row["active"]),
             "NAME": row["name"], "LAST_NAME": row["last_name"], "SECOND_NAME": "", "EMAIL": row["email"],
-            "LAST_LOGIN": self._last_login(sessions) or row["date_register"],
-            "DATE_REGISTER": row["date_register"], "TIME_ZONE": "", "IS_ONLINE": "Y" if online else "N",
+            "LAST_LOGIN": last_login or row["date_register"],
+            "DATE_REGISTER": row["date_register"], "TIME_ZONE": "",
+            "IS_ONLINE": "Y" if online_until is not None and online_until > self.clock.now() else "N",
             "PERSONAL_GENDER": "", "PERSONAL_BIRTHDAY": "", "PERSONAL_PHONE": row["personal_phone"],
             "PERSONAL_MOBILE": row["personal_mobile"], "WORK_PHONE": row["work_phone"],
             "WORK_POSITION": row["work_position"], "UF_EMPLOYMENT_DATE": "",
             "UF_DEPARTMENT": [int(d) for d in (row["departments"] or [])],
             "UF_PHONE_INNER": row["uf_phone_inner"] or "", "USER_TYPE": "employee",
         }
+
+    def user_view_of(self, user_id: int) -> dict[str, Any] | None:
+        """``user_view(get_user(user_id))``, None for an unknown user. What the view is made of is cached
+        until the users or sessions change; IS_ONLINE is worked out against the clock on every call."""
+        key = int(user_id)
+        made = self._views.get(key, lambda: self._make_view(key))
+        if made is None:
+            return None
+        view, online_until = made
+        fresh = dict(view)  # the caller may change what it gets
+        fresh["UF_DEPARTMENT"] = list(view["UF_DEPARTMENT"])
+        fresh["IS_ONLINE"] = "Y" if online_until is not None and online_until > self.clock.now() else "N"
+        return fresh
+
+    def _make_view(self, user_id: int) -> tuple[dict[str, Any], float | None] | None:
+        row = self.get_user(user_id)
+        return None if row is None else (self.user_view(row), self._session_facts(user_id)[0])
+
+    def _session_facts(self, user_id: int) -> tuple[float | None, str]:
+        """(latest expiry, LAST_LOGIN) of the user's browser sessions: one read for both."""
+        def read() -> tuple[float | None, str]:
+            sessions = self._sessions(user_id)
+            if not sessions:
+                return None, ""
+            return max(s["expires_at"] for s in sessions), self._last_login(sessions)
+
+        return self._sessions_seen.get(user_id, read)
 
     def list_users(
         self, filter_: Mapping[str, Any] | None = None, order: Mapping[str, Any] | None = None,
@@ -224,7 +296,11 @@ class Directory:
         return app
 
     def get_app(self, app_id: int) -> App | None:
-        row = self.store.get("apps", int(app_id))
+        key = int(app_id)
+        return self._apps.get(key, lambda: self._load_app(key))
+
+    def _load_app(self, app_id: int) -> App | None:
+        row = self.store.get("apps", app_id)
         return _app(row) if row else None
 
     def app_by_client_id(self, client_id: str) -> App | None:
@@ -296,6 +372,27 @@ class Directory:
                                                  "expires_at": now + self.settings.refresh_token_ttl_s,
                                                  "created_at": now})
         return TokenPair(access, refresh, int(self.settings.access_token_ttl_s), int(expires))
+
+    def token_grant(self, token: str) -> TokenGrant:
+        """What ``resolve_access_token`` checks, without the user row: the same errors in the same order,
+        and a grant whose ``app`` and ``user_id`` are set. Cached until the token, app or user rows change
+        (expiry is checked against the clock on every call)."""
+        grant = self._grants.get(token, lambda: self._load_grant(token))
+        if grant is None:
+            raise error("invalid_token")
+        if grant.expires_at <= self.clock.now():
+            raise error("expired_token")
+        if grant.app is None or grant.user_id is None:
+            raise error("invalid_token")
+        return grant
+
+    def _load_grant(self, token: str) -> TokenGrant | None:
+        row = self.store.get("access_tokens", token) if token else None
+        if row is None:
+            return None
+        app, user = self.get_app(row["app_id"]), self.get_user(row["user_id"])
+        return TokenGrant(row["expires_at"], app, int(user["id"]) if user else None,
+                          bool(user and user["is_admin"]))
 
     def resolve_access_token(self, token: str) -> tuple[App, Row]:
         """(app, user row) for an access token; ``invalid_token`` if unknown, ``expired_token`` if old."""

@@ -17,7 +17,7 @@ from ..clock import Clock
 from ..errors import BitrixError, error
 from ..settings import Settings
 from .auth import AuthResolver, Caller, authenticate, check_access
-from .envelope import TimeInfo, page, success_body
+from .envelope import page, success_body, time_block
 from .limits import Limits
 from .registry import CallContext, Method, Registry
 from .types import parse_params
@@ -25,6 +25,9 @@ from .types import parse_params
 __all__ = ["Dispatcher", "Outcome"]
 
 log = logging.getLogger("callcard.rest")
+
+#: result types a sync handler returns that cannot be awaitables (inspect.isawaitable is not free)
+_PLAIN_RESULTS = frozenset({dict, list, str, int, float, bool, type(None)})
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,13 @@ class Dispatcher:
         webhook: tuple[int, str] | None,
         request_ip: str,
         started: float | None = None,
+        method: Method | None = None,
     ) -> Outcome:
-        """Look up ``name``, authenticate the request's credentials, and invoke."""
-        method: Method | None = None
+        """Look up ``name`` (unless ``method``, its lookup, is given), authenticate the request's
+        credentials, and invoke."""
         try:
-            method = self.lookup(name)
+            if method is None:
+                method = self.lookup(name)
             caller = authenticate(self.resolver, token, webhook)
         except BitrixError as exc:
             return _failure(exc, None, method)
@@ -103,11 +108,12 @@ class Dispatcher:
         """Check access and limits, validate ``params``, run the handler and build the envelope."""
         start = self.clock.now() if started is None else started
         owner = caller.owner_key
+        key = method.key  # a property: computed once here, used three times
         processing = 0.0
         try:
             check_access(method, caller, enforce_scopes=self.settings.enforce_scopes)
             if method.operating:
-                self.limits.check_method(method.key, owner)
+                self.limits.check_method(key, owner)
             ctx = CallContext(
                 caller=caller,
                 services=self.services,
@@ -124,23 +130,21 @@ class Dispatcher:
             began = self.clock.now()
             try:
                 result = method.handler(ctx, args)
-                if inspect.isawaitable(result):
+                if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
                     result = await result
-            finally:
-                processing = max(0.0, self.clock.now() - began)
-                if method.operating:
-                    self.limits.record(method.key, owner, processing)
+            except BaseException:
+                if method.operating:  # a failing call used its time too
+                    self.limits.record(key, owner, max(0.0, self.clock.now() - began))
+                raise
         except BitrixError as exc:
             return _failure(exc, caller, method)
         except Exception:
             log.exception("REST method %s failed", method.name)
             return _failure(error("INTERNAL_SERVER_ERROR"), caller, method)
-        operating, reset_at = self.limits.report(method.key, owner)
-        time = TimeInfo(
-            start=start,
-            finish=self.clock.now(),
-            processing=processing,
-            operating=operating,
-            operating_reset_at=reset_at,
-        )
+        processing = max(0.0, self.clock.now() - began)
+        if method.operating:
+            operating, reset_at = self.limits.account(key, owner, processing)
+        else:
+            operating, reset_at = self.limits.report(key, owner)
+        time = time_block(start, self.clock.now(), processing, operating, reset_at)
         return Outcome(200, success_body(result, time), caller, method)

@@ -23,6 +23,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..clock import Clock
 from ..errors import BitrixError, error
@@ -30,12 +31,12 @@ from ..settings import Settings
 from .auth import AuthResolver
 from .batch import register_batch
 from .dispatch import Dispatcher, Outcome
-from .envelope import json_response
+from .envelope import JSON_MEDIA_TYPE, dump_json
 from .limits import Limits
 from .params import read_request_params
 from .registry import Registry
 
-__all__ = ["CallRecord", "RestEndpoint", "parse_rest_path", "rest_routes"]
+__all__ = ["CallRecord", "RestEndpoint", "RestShortcut", "parse_rest_path", "rest_routes"]
 
 log = logging.getLogger("callcard.rest")
 
@@ -46,6 +47,7 @@ CallRecord = dict[str, Any]
 _VERBS = ["GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"]
 _ALLOW_METHODS = "GET, POST, OPTIONS"
 _PREFLIGHT_MAX_AGE = "600"
+_CONTENT_TYPE = (b"content-type", JSON_MEDIA_TYPE.encode("latin-1"))
 
 
 def parse_rest_path(rest_path: str) -> tuple[str, tuple[int, str] | None]:
@@ -114,37 +116,64 @@ class RestEndpoint:
         self.on_call = on_call
 
     async def handle(self, request: Request) -> Response:
+        """The answer to one request as a Starlette response (the routes themselves use ``__call__``)."""
         if request.method == "OPTIONS":
             return _preflight(request)
+        status, body, headers = await self._answer(request)
+        return Response(body, status_code=status, headers=headers, media_type=JSON_MEDIA_TYPE)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The routes' ASGI app: ``handle`` without building a Response object and its wrappers. The
+        messages sent are the ones that Response would send, header for header."""
+        request = Request(scope, receive, send)
+        if request.method == "OPTIONS":
+            await _preflight(request)(scope, receive, send)
+            return
+        status, body, headers = await self._answer(request)
+        raw = [(key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in headers.items()]
+        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+        raw.append(_CONTENT_TYPE)
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, request: Request) -> tuple[int, bytes, dict[str, str]]:
+        """Run the call: (status, JSON body, CORS headers). The timeline hears of it before it is sent."""
         started = self.clock.now()
-        ip = request.client.host if request.client else "unknown"
+        client = request.scope.get("client")
+        ip = client[0] if client else "unknown"
         name = ""
         params: dict[str, Any] = {}
         try:
             try:
-                self.limits.admit_request(self.settings.domain, ip)
+                if self.limits.enabled:
+                    self.limits.admit_request(self.settings.domain, ip)
                 name, webhook = parse_rest_path(request.path_params.get("rest_path", ""))
-                self.dispatcher.lookup(name)  # 404 before the body is read, as the platform does
+                method = self.dispatcher.lookup(name)  # 404 before the body is read, as the platform does
                 decoded = await read_request_params(request)
                 params = decoded.params
-                await self._injected_latency()
+                if self._latency_ms() > 0:
+                    await self._injected_latency()
                 outcome = await self.dispatcher.run(
-                    name, params, token=decoded.auth, webhook=webhook, request_ip=ip, started=started
+                    name, params, token=decoded.auth, webhook=webhook, request_ip=ip, started=started,
+                    method=method,
                 )
             except BitrixError as exc:
                 outcome = Outcome(exc.status, exc.envelope())
-            response = json_response(outcome.body, outcome.status, _cors(request))
+            answer = (outcome.status, dump_json(outcome.body), _cors(request))
         except Exception:
             log.exception("REST request %s %s failed", request.method, request.url.path)
             outcome = Outcome(500, error("INTERNAL_SERVER_ERROR").envelope())
-            response = json_response(outcome.body, outcome.status, _cors(request))
+            answer = (outcome.status, dump_json(outcome.body), _cors(request))
         self._notify(request, name, params, outcome, started, ip)
-        return response
+        return answer
 
-    async def _injected_latency(self) -> None:
+    def _latency_ms(self) -> float:
         # The control API's ``rest_latency_ms`` fault (callcard.faults): a slow portal, on purpose.
         faults = getattr(self.dispatcher.services, "faults", None)
-        delay_ms = getattr(faults, "rest_latency_ms", 0) or 0
+        return getattr(faults, "rest_latency_ms", 0) or 0
+
+    async def _injected_latency(self) -> None:
+        delay_ms = self._latency_ms()
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000)
 
@@ -171,6 +200,36 @@ class RestEndpoint:
             log.exception("on_call hook failed for %s", record["method"])
 
 
+class RestShortcut:
+    """ASGI middleware: ``/rest/...`` requests go straight to the REST endpoint, past Starlette's exception
+    middleware and router, exactly as the router would send them (same route, same scope keys).
+
+    Only for an app whose routes start with the upload route then ``rest_routes(...)`` (``create_app``):
+    a path under ``/rest/`` that is not under ``/rest/upload/`` then matches the ``/rest/{rest_path}``
+    route first. Anything else (``/rest`` itself, uploads, other verbs, a ``root_path``) takes the
+    router as before.
+    """
+
+    def __init__(self, app: ASGIApp, route: Route, router: Any = None) -> None:
+        self.app = app
+        self.route = route
+        self.router = router
+        self.methods = route.methods or set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in self.methods and not scope.get("root_path"):
+            path = scope["path"]
+            if path.startswith("/rest/") and not path.startswith("/rest/upload/"):
+                if "router" not in scope and self.router is not None:
+                    scope["router"] = self.router
+                scope["route"] = self.route
+                scope["endpoint"] = self.route.endpoint
+                scope["path_params"] = {**scope.get("path_params", {}), "rest_path": path[len("/rest/"):]}
+                await self.route.app(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def rest_routes(
     registry: Registry,
     resolver: AuthResolver,
@@ -191,6 +250,6 @@ def rest_routes(
     dispatcher = Dispatcher(registry, resolver, services, settings, clock, limiter)
     endpoint = RestEndpoint(dispatcher, limiter, settings, clock, on_call)
     return [
-        Route("/rest", endpoint.handle, methods=_VERBS, name="rest_root"),
-        Route("/rest/{rest_path:path}", endpoint.handle, methods=_VERBS, name="rest"),
+        Route("/rest", endpoint, methods=_VERBS, name="rest_root"),
+        Route("/rest/{rest_path:path}", endpoint, methods=_VERBS, name="rest"),
     ]

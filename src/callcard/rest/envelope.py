@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,6 +25,8 @@ from typing import Any
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from .. import jsoncodec
+from ..domain.directory import whole_second
 from ..errors import BitrixError
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "page",
     "php_array",
     "success_body",
+    "time_block",
 ]
 
 PAGE_SIZE = 50
@@ -47,6 +49,8 @@ JSON_MEDIA_TYPE = "application/json; charset=utf-8"
 
 def page(start: Any) -> int:
     """The paging offset from a raw ``start`` parameter, read like PHP's ``intval`` (never negative)."""
+    if start is None:  # the usual case: no paging
+        return 0
     if isinstance(start, bool):
         return int(start)
     if isinstance(start, int):
@@ -102,22 +106,29 @@ class TimeInfo:
     operating_reset_at: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "start": self.start,
-            "finish": self.finish,
-            "duration": max(0.0, self.finish - self.start),
-            "processing": max(0.0, self.processing),
-            "date_start": _iso(self.start),
-            "date_finish": _iso(self.finish),
-            "operating_reset_at": int(self.operating_reset_at),
-            "operating": float(self.operating),
-        }
+        return time_block(self.start, self.finish, self.processing, self.operating, self.operating_reset_at)
+
+
+def time_block(
+    start: float, finish: float, processing: float, operating: float, operating_reset_at: int
+) -> dict[str, Any]:
+    """The ``time`` object of a success envelope (``TimeInfo(...).as_dict()`` without the object)."""
+    return {
+        "start": start,
+        "finish": finish,
+        "duration": max(0.0, finish - start),
+        "processing": max(0.0, processing),
+        "date_start": _iso(start),
+        "date_finish": _iso(finish),
+        "operating_reset_at": int(operating_reset_at),
+        "operating": float(operating),
+    }
 
 
 def _iso(ts: float) -> str:
     # PHP date('c'): local time with its UTC offset, whole seconds. Every call formats two stamps that
     # are nearly always in the same second, so remember the last few seconds' renderings.
-    second = math.floor(ts)
+    second = whole_second(ts)
     text = _ISO_SEEN.get(second)
     if text is None:
         text = datetime.fromtimestamp(second, tz=UTC).astimezone().isoformat(timespec="seconds")
@@ -151,8 +162,9 @@ def _int_key(key: Any) -> int | None:
     return None
 
 
-def success_body(result: Any, time: TimeInfo) -> dict[str, Any]:
-    """``{"result", ["total", "next"], "time"}``; a ``ListResult`` supplies total/next."""
+def success_body(result: Any, time: TimeInfo | dict[str, Any]) -> dict[str, Any]:
+    """``{"result", ["total", "next"], "time"}``; a ``ListResult`` supplies total/next. ``time`` is a
+    ``TimeInfo`` or its ``as_dict()`` (``time_block``)."""
     body: dict[str, Any]
     if isinstance(result, ListResult):
         body = {"result": result.items, "total": int(result.total)}
@@ -160,7 +172,7 @@ def success_body(result: Any, time: TimeInfo) -> dict[str, Any]:
             body["next"] = int(result.next)
     else:
         body = {"result": result}
-    body["time"] = time.as_dict()
+    body["time"] = time.as_dict() if isinstance(time, TimeInfo) else time
     return body
 
 
@@ -192,8 +204,8 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_
 
 
 def dump_json(body: Any) -> bytes:
-    """Compact UTF-8 JSON, with the conversions of ``_default``."""
-    return _ENCODER.encode(body).encode("utf-8")
+    """Compact UTF-8 JSON, with the conversions of ``_default`` (orjson, else the stdlib: jsoncodec.py)."""
+    return jsoncodec.dumps(body, _default, _ENCODER)
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

@@ -80,13 +80,15 @@ class OperatingTime:
     def _current(self) -> int:
         return math.floor(self._clock.now() / self.basket_s)
 
-    def _live(self, key: tuple[str, str]) -> dict[int, float]:
+    def _live(self, key: tuple[str, str], now: float | None = None) -> dict[int, float]:
         baskets = self._baskets.get(key)
         if not baskets:
             return {}
-        oldest = self._current() - BASKETS + 1
-        for index in [i for i in baskets if i < oldest]:
-            del baskets[index]
+        current = math.floor((self._clock.now() if now is None else now) / self.basket_s)
+        oldest = current - BASKETS + 1
+        if min(baskets) < oldest:
+            for index in [i for i in baskets if i < oldest]:
+                del baskets[index]
         return baskets
 
     def used(self, key: tuple[str, str]) -> float:
@@ -95,11 +97,39 @@ class OperatingTime:
 
     def reset_at(self, key: tuple[str, str]) -> int:
         """Unix time when the oldest counted basket leaves the window (now + window when none)."""
-        baskets = self._live(key)
+        return self.usage(key)[1]
+
+    def account(self, key: tuple[str, str], seconds: float) -> tuple[float, int]:
+        """``add(key, seconds)`` then ``usage(key)``, at one clock reading (every successful call)."""
+        now = self._clock.now()
+        current = math.floor(now / self.basket_s)
+        baskets = self._baskets.get(key)
+        if seconds > 0:
+            if baskets is None:
+                baskets = self._baskets[key] = {}
+            baskets[current] = baskets.get(current, 0.0) + seconds
+            if len(self._baskets) > _PRUNE_AT:
+                for stale in [k for k in self._baskets if not self._live(k)]:
+                    del self._baskets[stale]
+        if not baskets:
+            return 0, int(now + self.window_s)
+        oldest = current - BASKETS + 1
+        if min(baskets) < oldest:
+            for index in [i for i in baskets if i < oldest]:
+                del baskets[index]
+        used = [i for i, spent in baskets.items() if spent > 0]
+        if not used:
+            return sum(baskets.values()), int(now + self.window_s)
+        return sum(baskets.values()), int((min(used) + BASKETS) * self.basket_s)
+
+    def usage(self, key: tuple[str, str]) -> tuple[float, int]:
+        """``(used(key), reset_at(key))`` in one pass, at one clock reading."""
+        now = self._clock.now()
+        baskets = self._live(key, now)
         used = [i for i, seconds in baskets.items() if seconds > 0]
         if not used:
-            return int(self._clock.now() + self.window_s)
-        return int((min(used) + BASKETS) * self.basket_s)
+            return sum(baskets.values()), int(now + self.window_s)
+        return sum(baskets.values()), int((min(used) + BASKETS) * self.basket_s)
 
     def blocked(self, key: tuple[str, str]) -> bool:
         return self.used(key) > self.limit_s
@@ -108,7 +138,9 @@ class OperatingTime:
         """Count ``seconds`` of execution for ``key`` in the current basket."""
         if seconds <= 0:
             return
-        baskets = self._baskets.setdefault(key, {})
+        baskets = self._baskets.get(key)
+        if baskets is None:
+            baskets = self._baskets[key] = {}
         current = self._current()
         baskets[current] = baskets.get(current, 0.0) + seconds
         if len(self._baskets) > _PRUNE_AT:
@@ -143,7 +175,10 @@ class Limits:
         """Add ``seconds`` of execution of ``method`` by ``owner`` (counted even when limits are off)."""
         self.operating.add((method, owner), seconds)
 
+    def account(self, method: str, owner: str, seconds: float) -> tuple[float, int]:
+        """``record`` then ``report``, in one go (what every successful call does)."""
+        return self.operating.account((method, owner), seconds)
+
     def report(self, method: str, owner: str) -> tuple[float, int]:
         """``(operating, operating_reset_at)`` for the ``time`` block."""
-        key = (method, owner)
-        return self.operating.used(key), self.operating.reset_at(key)
+        return self.operating.usage((method, owner))

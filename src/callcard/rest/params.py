@@ -14,15 +14,15 @@ silently treats it as an empty body, which then fails later with a less useful e
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
+from .. import jsoncodec
 from ..errors import BitrixError, error
 
 __all__ = [
@@ -115,7 +115,15 @@ def parse_php_query(query: str | bytes, into: dict[str, Any] | None = None) -> d
 
 
 def _media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";", 1)[0].strip().lower()
+    media = _MEDIA_TYPES.get(content_type)
+    if media is None:
+        media = (content_type or "").split(";", 1)[0].strip().lower()
+        if len(_MEDIA_TYPES) < 64:  # the same few headers, over and over
+            _MEDIA_TYPES[content_type] = media
+    return media
+
+
+_MEDIA_TYPES: dict[str | None, str] = {}
 
 
 def _bad_json(detail: str) -> BitrixError:
@@ -124,10 +132,10 @@ def _bad_json(detail: str) -> BitrixError:
 
 def decode_json(body: bytes) -> dict[str, Any]:
     """A JSON request body as a dict; an empty body is ``{}``, PHP's empty ``[]`` too."""
-    if not body.strip():
+    if not body or body.isspace():  # what body.strip() would leave empty, without the copy
         return {}
     try:
-        value = json.loads(body)
+        value = jsoncodec.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad_json(str(exc)) from None
     if isinstance(value, dict):
@@ -185,6 +193,28 @@ async def _multipart(request: Request) -> dict[str, Any]:
     return result
 
 
+async def _read_body(request: Request) -> bytes:
+    """``await request.body()`` without Starlette's async generator, which costs more than the rest of
+    reading a small body. Same messages, same ``ClientDisconnect``; the bytes are left where Starlette
+    keeps them (``_body``), so a later ``body()`` / ``json()`` / ``stream()`` still works."""
+    if hasattr(request, "_body") or request._stream_consumed:
+        return await request.body()  # already read (or being streamed): Starlette knows what to do
+    chunks: list[bytes] = []
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        elif message["type"] == "http.disconnect":
+            request._is_disconnected = True
+            raise ClientDisconnect()
+    request._stream_consumed = True
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    request._body = body
+    return body
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -201,14 +231,15 @@ async def read_request_params(request: Request) -> RequestParams:
     """
     # The raw bytes (decoded as UTF-8) rather than request.url.query: building the URL object is the
     # costliest step of a small request.
-    query = _drop_sdk_keys(parse_php_query(request.scope.get("query_string", b"")))
+    raw_query = request.scope.get("query_string", b"")
+    query = _drop_sdk_keys(parse_php_query(raw_query)) if raw_query else {}
     body: dict[str, Any] = {}
     if request.method not in ("GET", "HEAD"):
         content_type = request.headers.get("content-type")
         if _media_type(content_type) == "multipart/form-data":
             body = await _multipart(request)
         else:
-            body = decode_body(content_type, await request.body())
-    params = merge_params(query, body)
+            body = decode_body(content_type, await _read_body(request))
+    params = merge_params(query, body) if query else body  # body: a fresh dict of our own
     token = pop_auth(params) or _bearer(request)
     return RequestParams(params=params, auth=token)

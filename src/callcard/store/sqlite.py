@@ -8,70 +8,85 @@ Why these pragmas:
   ``commit()`` returns: it survives ``kill -9`` of callcard. ``durability="full"`` (``synchronous=FULL``)
   also fsyncs every commit, surviving power loss.
 * ``busy_timeout`` covers a second process (the CLI, a test) touching the same file.
+* ``wal_autocheckpoint`` is raised so that checkpoints (and their fsyncs) come ten times less often; see
+  ``WAL_AUTOCHECKPOINT_PAGES``.
 
 One connection is shared by every thread behind a re-entrant lock: the server is a single asyncio loop,
 and the pytest plugin runs it in a thread beside the test.
 
 ``find`` (and so ``get``/``find_one``) results are cached: the REST hot path reads the same token, app and
 user rows on every call, and building the SQL and decoding the rows costs more than SQLite itself. The
-cache is exact, never time-based. It keeps the raw ``sqlite3.Row`` results, so each read still decodes
-fresh dicts the caller may mutate. A write through this store drops the written table's entries; a
-rollback, ``execute()`` or a snapshot import drops them all. Commits by *other* connections (a second
-process) show in ``PRAGMA data_version``, checked before a cache hit — once per turn of the asyncio
-loop when the store is used from one, else before every hit. Skipping the check within one loop turn
-loses nothing: code that runs without yielding has received no I/O, so nothing it does can depend on
-a commit made elsewhere meanwhile; the next turn sees it.
+cache is exact, never time-based; ``store/readcache.py`` says how. ``generation(*tables)`` exposes its
+per-table write counters, so caches of values derived from rows (the directory's) can be exact too.
+The SQL text of each statement shape is built once and remembered.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .. import jsoncodec
 from .base import Row, Where
 from .migrations import apply_migrations
+from .readcache import NO_KEY, CacheKey, Layout, RawResult, ReadCache
+from .schema import TableInfo, read_schema
 
 __all__ = ["SQLiteStore"]
 
 _IDENT_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 #: names already checked and quoted (the same few dozen, on every call)
 _QUOTED: dict[str, str] = {}
-#: cached ``find`` results per table before that table's cache is emptied (bounds memory)
-_CACHE_LIMIT = 4096
+#: WAL pages before a commit also checkpoints (SQLite's default is 1,000). A checkpoint fsyncs the WAL and
+#: the database, and it runs inside the commit that crossed the mark, so the event loop waits for those
+#: fsyncs: at 1,000 pages a busy server stalled for about a tenth of its time. 10,000 pages (a WAL of
+#: at most ~40 MB) makes that ~1 %. Durability is untouched: a commit is in the WAL, in the OS, before
+#: it returns, whenever the checkpoint comes.
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+#: JSON columns mean exactly what ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` wrote
+_encode_json = jsoncodec.dumps_text
 
-_CacheKey = tuple[Any, ...]
 
+class _Transaction:
+    """``SQLiteStore.transaction()``: BEGIN IMMEDIATE on the outermost entry, COMMIT on its clean exit,
+    ROLLBACK (and a dropped read cache: reads cached inside may show undone writes) when it raises;
+    nested blocks join the outer one. The store's lock is held throughout. (A class, not a generator
+    context manager: it runs twice per REST write and the generator costs more than the rest of it.)"""
 
-class _Result:
-    """The raw answer of one SELECT: column names, value tuples, and which columns hold JSON."""
+    __slots__ = ("_store", "_outer")
 
-    __slots__ = ("names", "rows", "json_at")
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+        self._outer = False
 
-    def __init__(self, names: tuple[str, ...], rows: list[tuple[Any, ...]], json_cols: set[str]) -> None:
-        self.names = names
-        self.rows = rows
-        self.json_at = tuple(i for i, name in enumerate(names) if name in json_cols)
+    def __enter__(self) -> None:
+        store = self._store
+        store._lock.acquire()
+        try:
+            self._outer = store._depth == 0
+            if self._outer:
+                store._conn.execute("BEGIN IMMEDIATE")
+            store._depth += 1
+        except BaseException:
+            store._lock.release()
+            raise
 
-    def decode(self) -> list[Row]:
-        """Fresh dicts (the caller may mutate them); JSON columns parsed anew each time."""
-        names, json_at = self.names, self.json_at
-        out = []
-        for values in self.rows:
-            row = dict(zip(names, values, strict=True))
-            for i in json_at:
-                # A column declared JSON has NUMERIC affinity in SQLite: a bare number comes back as one.
-                value = values[i]
-                if isinstance(value, str | bytes):
-                    row[names[i]] = json.loads(value)
-            out.append(row)
-        return out
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        store = self._store
+        try:
+            store._depth -= 1
+            if self._outer:
+                if exc_type is None:
+                    store._conn.execute("COMMIT")
+                else:
+                    store._conn.execute("ROLLBACK")
+                    store._forget()
+        finally:
+            store._lock.release()
 
 
 def _ident(name: str) -> str:
@@ -101,165 +116,146 @@ class SQLiteStore:
         self._conn.execute("PRAGMA busy_timeout=5000")
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         self._conn.execute(f"PRAGMA synchronous={durability.upper()}")
         self._conn.execute("PRAGMA foreign_keys=ON")
         with self._lock:
             apply_migrations(self._conn)
         self._schema = self._read_schema()
-        #: table -> {(where items, order_by, limit, offset): raw result}; see the module docstring
-        self._cache: dict[str, dict[_CacheKey, _Result]] = {}
-        self._data_version = self._read_data_version()
-        #: the asyncio loop whose current turn has already checked data_version, if any
-        self._checked_in: asyncio.AbstractEventLoop | None = None
+        #: table -> {(where items, order_by, limit, offset): raw result}; see store/readcache.py
+        self._cache = ReadCache(self._read_data_version, self._lock)
+        #: statement shape -> SQL text (the same few dozen shapes, on every call)
+        self._sql: dict[tuple[Any, ...], str] = {}
+        #: SELECT text -> the layout of its rows (until the schema changes: import_from)
+        self._layouts: dict[str, Layout] = {}
 
     # -- schema knowledge -------------------------------------------------------------------------
 
-    def _read_schema(self) -> dict[str, tuple[str, set[str]]]:
-        """table -> (primary key column, JSON columns)."""
-        schema: dict[str, tuple[str, set[str]]] = {}
-        tables = self._conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
-            "AND name != 'schema_migrations'"
-        ).fetchall()
-        for (name,) in tables:
-            pk = "rowid"
-            json_cols: set[str] = set()
-            for col in self._conn.execute(f"PRAGMA table_info({_ident(name)})"):
-                if col["pk"] == 1:
-                    pk = col["name"]
-                if str(col["type"]).upper() == "JSON":
-                    json_cols.add(col["name"])
-            schema[name] = (pk, json_cols)
-        return schema
+    def _read_schema(self) -> dict[str, TableInfo]:
+        return read_schema(self._conn)
 
-    def _table(self, table: str) -> tuple[str, set[str]]:
+    def _info(self, table: str) -> TableInfo:
         try:
             return self._schema[table]
         except KeyError:
             raise ValueError(f"unknown table {table!r}") from None
+
+    def _table(self, table: str) -> tuple[str, frozenset[str]]:
+        """(primary key column, JSON columns) of ``table``; ValueError for an unknown one."""
+        info = self._info(table)
+        return info.pk, info.json_cols
+
+    def _row_key(self, info: TableInfo, where: Where | None) -> Any:
+        """The primary-key value ``where`` names one row by, when the cache may file it so (schema.py)."""
+        if info.key_type is None or not where or len(where) != 1:
+            return NO_KEY
+        value = where.get(info.pk, NO_KEY)
+        return value if type(value) is info.key_type else NO_KEY
 
     def _encode(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
         _, json_cols = self._table(table)
         out: dict[str, Any] = {}
         for key, value in row.items():
             if key in json_cols and value is not None:
-                value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+                value = _encode_json(value)
             elif isinstance(value, bool):
                 value = int(value)
             out[key] = value
         return out
 
-    @staticmethod
-    def _where(where: Where | None) -> tuple[str, list[Any]]:
+    def _where(self, where: Where | None) -> tuple[str, list[Any]]:
         if not where:
             return "", []
-        parts, args = [], []
-        for key, value in where.items():
-            if value is None:
-                parts.append(f"{_ident(key)} IS NULL")
+        columns = tuple([(key, value is None) for key, value in where.items()])
+        shape = ("where", columns)
+        clause = self._sql.get(shape)
+        if clause is None:
+            parts = [f"{_ident(key)} IS NULL" if null else f"{_ident(key)} = ?" for key, null in columns]
+            clause = self._sql[shape] = " WHERE " + " AND ".join(parts)
+        args = [int(value) if isinstance(value, bool) else value for value in where.values() if value is not None]
+        return clause, args
+
+    def _statement(self, verb: str, table: str, columns: tuple[str, ...]) -> str:
+        """``INSERT`` / ``INSERT OR REPLACE`` / ``UPDATE ... SET`` text for these columns, built once."""
+        shape = (verb, table, columns)
+        sql = self._sql.get(shape)
+        if sql is None:
+            if verb == "UPDATE":
+                sets = ", ".join(f"{_ident(k)} = ?" for k in columns)
+                sql = f"UPDATE {_ident(table)} SET {sets}"
+            elif columns:
+                cols = ", ".join(_ident(k) for k in columns)
+                marks = ", ".join("?" for _ in columns)
+                sql = f"{verb} INTO {_ident(table)} ({cols}) VALUES ({marks})"
             else:
-                parts.append(f"{_ident(key)} = ?")
-                args.append(int(value) if isinstance(value, bool) else value)
-        return " WHERE " + " AND ".join(parts), args
+                sql = f"{verb} INTO {_ident(table)} DEFAULT VALUES"
+            self._sql[shape] = sql
+        return sql
 
     # -- read cache -------------------------------------------------------------------------------------
 
     def _read_data_version(self) -> int:
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
-    def _cached(self, table: str, key: _CacheKey) -> _Result | None:
-        """Cached rows of ``table`` for ``key``, unless another connection has committed meanwhile.
-        Call with the lock held."""
-        entries = self._cache.get(table)
-        if not entries or key not in entries:
-            return None
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None  # no loop: check before every hit
-        if loop is None or self._checked_in is not loop:
-            version = self._read_data_version()
-            if version != self._data_version:
-                self._data_version = version
-                self._cache.clear()
-                return None
-            if loop is not None:
-                self._checked_in = loop
-                loop.call_soon(self._end_of_turn, loop)
-        return entries[key]
-
-    def _end_of_turn(self, loop: asyncio.AbstractEventLoop) -> None:
-        with self._lock:
-            if self._checked_in is loop:
-                self._checked_in = None
-
-    def _remember(self, table: str, key: _CacheKey, result: _Result) -> None:
-        entries = self._cache.setdefault(table, {})
-        if len(entries) >= _CACHE_LIMIT:
-            entries.clear()
-        entries[key] = result
-
     def _forget(self, table: str | None = None) -> None:
         """Drop cached reads of ``table``, or of every table. Call with the lock held."""
-        if table is None:
-            self._cache.clear()
-        else:
-            self._cache.pop(table, None)
+        self._cache.forget(table)
+
+    def generation(self, *tables: str) -> tuple[int, ...]:
+        """A value that changes whenever any of ``tables`` may have changed: a write through this store,
+        a rollback, or a commit by another connection. A value derived from those tables' rows after
+        reading it is current for as long as ``generation(*tables)`` returns the same value."""
+        return self._cache.generation(tables)  # takes the lock itself, only when it must
 
     # -- transactions ---------------------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._lock:
-            outer = self._depth == 0
-            if outer:
-                self._conn.execute("BEGIN IMMEDIATE")
-            self._depth += 1
-            try:
-                yield
-            except BaseException:
-                self._depth -= 1
-                if outer:
-                    self._conn.execute("ROLLBACK")
-                    self._forget()  # reads cached inside the transaction may show undone writes
-                raise
-            else:
-                self._depth -= 1
-                if outer:
-                    self._conn.execute("COMMIT")
+    def transaction(self) -> _Transaction:
+        return _Transaction(self)
 
-    def _write(self, table: str, sql: str, args: list[Any] | tuple[Any, ...] = ()) -> sqlite3.Cursor:
+    def _write(
+        self, table: str, sql: str, args: list[Any] | tuple[Any, ...] = (), row_key: Any = NO_KEY
+    ) -> sqlite3.Cursor:
         # Outside a transaction() the connection is in autocommit mode: each statement is its own
         # durable commit. The migrations declare no foreign keys or triggers, so a write changes only
-        # ``table``.
+        # ``table`` (and, given ``row_key``, only that row of it).
         with self._lock:
             try:
                 return self._conn.execute(sql, args)
             finally:
-                self._forget(table)
+                if row_key is NO_KEY:
+                    self._forget(table)
+                else:
+                    self._cache.forget_row(table, row_key)
 
     # -- operations -----------------------------------------------------------------------------------
 
     def insert(self, table: str, row: Mapping[str, Any]) -> int:
+        info = self._info(table)
         data = self._encode(table, row)
-        cols = ", ".join(_ident(k) for k in data)
-        marks = ", ".join("?" for _ in data)
-        sql = f"INSERT INTO {_ident(table)} ({cols}) VALUES ({marks})" if data else (
-            f"INSERT INTO {_ident(table)} DEFAULT VALUES"
-        )
-        cur = self._write(table, sql, list(data.values()))
-        return int(cur.lastrowid or 0)
+        sql = self._statement("INSERT", table, tuple(data))
+        with self._lock:
+            try:
+                cur = self._conn.execute(sql, list(data.values()))
+            except BaseException:
+                self._forget(table)
+                raise
+            rowid = int(cur.lastrowid or 0) if info.has_rowid else 0  # lastrowid is stale without one
+            # A plain INSERT adds one row and changes no other: the cached reads of other keys stay.
+            row_key = data.get(info.pk, rowid) if info.pk in data or info.key_type is int else NO_KEY
+            if info.key_type is not None and type(row_key) is info.key_type:
+                self._cache.forget_row(table, row_key)
+            else:
+                self._forget(table)
+            return rowid
 
     def upsert(self, table: str, row: Mapping[str, Any]) -> None:
+        # INSERT OR REPLACE may delete other rows that clash on a UNIQUE column: forget the whole table.
         data = self._encode(table, row)
-        cols = ", ".join(_ident(k) for k in data)
-        marks = ", ".join("?" for _ in data)
-        self._write(table, f"INSERT OR REPLACE INTO {_ident(table)} ({cols}) VALUES ({marks})",
-                    list(data.values()))
+        self._write(table, self._statement("INSERT OR REPLACE", table, tuple(data)), list(data.values()))
 
     def get(self, table: str, key: Any) -> Row | None:
-        pk, _ = self._table(table)
-        return self.find_one(table, {pk: key})
+        rows = self.find(table, {self._info(table).pk: key}, limit=1)
+        return rows[0] if rows else None
 
     def find(
         self,
@@ -270,29 +266,39 @@ class SQLiteStore:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Row]:
-        pk, json_cols = self._table(table)
-        key: _CacheKey | None = (tuple(where.items()) if where else (), order_by, limit, offset)
+        info = self._info(table)
+        key: CacheKey | None = (tuple(where.items()) if where else (), order_by, limit, offset)
         try:
             hash(key)
         except TypeError:  # an unhashable where value: SQLite will say what it thinks of it
             key = None
+        row_key = self._row_key(info, where) if key is not None else NO_KEY
         with self._lock:
-            result = self._cached(table, key) if key is not None else None
+            result = self._cache.lookup(table, key, row_key) if key is not None else None
             if result is None:
                 clause, args = self._where(where)
-                order = order_by or pk
-                direction = "DESC" if order.startswith("-") else "ASC"
-                column = _ident(order.lstrip("-"))
-                sql = f"SELECT * FROM {_ident(table)}{clause} ORDER BY {column} {direction}"
-                if limit is not None or offset:
-                    sql += " LIMIT ? OFFSET ?"
+                paged = limit is not None or bool(offset)
+                shape = ("select", table, clause, order_by, paged)
+                sql = self._sql.get(shape)
+                if sql is None:
+                    order = order_by or info.pk
+                    direction = "DESC" if order.startswith("-") else "ASC"
+                    column = _ident(order.lstrip("-"))
+                    sql = f"SELECT * FROM {_ident(table)}{clause} ORDER BY {column} {direction}"
+                    if paged:
+                        sql += " LIMIT ? OFFSET ?"
+                    self._sql[shape] = sql
+                if paged:
                     args += [-1 if limit is None else int(limit), int(offset)]
                 cur = self._conn.cursor()
                 cur.row_factory = None  # plain tuples: zipping them with the names is cheaper than Row
                 rows = cur.execute(sql, args).fetchall()
-                result = _Result(tuple(d[0] for d in cur.description), rows, json_cols)
+                layout = self._layouts.get(sql)
+                if layout is None:
+                    layout = self._layouts[sql] = Layout(tuple(d[0] for d in cur.description), info.json_cols)
+                result = RawResult(layout, rows)
                 if key is not None:
-                    self._remember(table, key, result)
+                    self._cache.remember(table, key, result, row_key)
         return result.decode()
 
     def find_one(self, table: str, where: Where) -> Row | None:
@@ -300,25 +306,30 @@ class SQLiteStore:
         return rows[0] if rows else None
 
     def count(self, table: str, where: Where | None = None) -> int:
-        self._table(table)
+        self._info(table)
         clause, args = self._where(where)
+        shape = ("count", table, clause)
+        sql = self._sql.get(shape)
+        if sql is None:
+            sql = self._sql[shape] = f"SELECT COUNT(*) FROM {_ident(table)}{clause}"
         with self._lock:
-            cur = self._conn.execute(f"SELECT COUNT(*) FROM {_ident(table)}{clause}", args)
-            return int(cur.fetchone()[0])
+            return int(self._conn.execute(sql, args).fetchone()[0])
 
     def update(self, table: str, where: Where, changes: Mapping[str, Any]) -> int:
         if not changes:
             return self.count(table, where)
+        info = self._info(table)
         data = self._encode(table, changes)
-        sets = ", ".join(f"{_ident(k)} = ?" for k in data)
         clause, args = self._where(where)
-        cur = self._write(table, f"UPDATE {_ident(table)} SET {sets}{clause}", list(data.values()) + args)
+        sql = self._statement("UPDATE", table, tuple(data)) + clause
+        row_key = self._row_key(info, where) if info.pk not in data else NO_KEY
+        cur = self._write(table, sql, list(data.values()) + args, row_key)
         return int(cur.rowcount)
 
     def delete(self, table: str, where: Where) -> int:
-        self._table(table)
+        info = self._info(table)
         clause, args = self._where(where)
-        cur = self._write(table, f"DELETE FROM {_ident(table)}{clause}", args)
+        cur = self._write(table, f"DELETE FROM {_ident(table)}{clause}", args, self._row_key(info, where))
         return int(cur.rowcount)
 
     def iter_tables(self) -> Iterator[str]:
@@ -332,6 +343,7 @@ class SQLiteStore:
                 return [dict(r) for r in self._conn.execute(sql, args).fetchall()]
             finally:
                 self._forget()  # the escape hatch may have written anything
+                self._layouts.clear()  # or even altered a table
 
     def export_to(self, path: str | Path) -> Path:
         """Write a consistent copy of the whole database to ``path``, atomically.
@@ -376,6 +388,7 @@ class SQLiteStore:
             with self._lock:
                 self._forget()
         self._schema = self._read_schema()
+        self._layouts.clear()
 
     def close(self) -> None:
         with self._lock:
