@@ -8,7 +8,8 @@ Prints req/s for: the bare endpoint (the physical limit on this machine), `user.
     user.current >= 0.6 x bare        register+finish >= 2,000 pairs/s
 
 The load generator is wrk (Debian package `wrk`; the script installs it if missing), one thread, so it
-takes one core and the server the other. Each figure is the median of `--runs` runs.
+takes one core and the server the other. Each figure is the median of `--runs` runs. Each run also
+reports the server's CPU time per operation (from /proc), which a busy machine disturbs less.
 """
 
 from __future__ import annotations
@@ -144,15 +145,22 @@ def main() -> None:
         token = creds["access_token"]
 
         results: dict[str, list[float]] = {"bare": [], "user.current": [], "pairs": []}
+        #: per run: (server CPU microseconds per operation, share of one core the server got)
+        cpu: dict[str, list[tuple[float, float]]] = {key: [] for key in results}
+
+        def measure(key: str, pid: int, per_op: int, url: str, script: str, env: dict[str, str]) -> None:
+            cpu_before, wall_before = process_cpu(pid), time.monotonic()
+            ops = run_wrk(wrk, url, script, args.seconds, args.connections, env) / per_op
+            used, wall = process_cpu(pid) - cpu_before, time.monotonic() - wall_before
+            results[key].append(ops)
+            cpu[key].append((used / (ops * wall) * 1e6, used / wall))
+
+        body = {"CC_BODY": json.dumps({"auth": token})}
         for _ in range(args.runs):  # interleaved, so drift hits every figure alike
-            results["bare"].append(run_wrk(wrk, bare_url + "/json", POST_LUA, args.seconds, args.connections,
-                                           {"CC_BODY": json.dumps({"auth": token})}))
-            results["user.current"].append(run_wrk(
-                wrk, base + "/rest/user.current", POST_LUA, args.seconds, args.connections,
-                {"CC_BODY": json.dumps({"auth": token})}))
+            measure("bare", bare.pid, 1, bare_url + "/json", POST_LUA, body)
+            measure("user.current", server.pid, 1, base + "/rest/user.current", POST_LUA, body)
             # Each pair is two requests: register, then finish of that call.
-            results["pairs"].append(run_wrk(
-                wrk, base, REGISTER_FINISH_LUA, args.seconds, args.connections, {"CC_TOKEN": token}) / 2)
+            measure("pairs", server.pid, 2, base, REGISTER_FINISH_LUA, {"CC_TOKEN": token})
         stats = httpx.get(base + "/_callcard/state", headers={"Authorization": f"Bearer {creds_token(data)}"},
                           timeout=30).json()
         finished = len(stats.get("call_stats", []))
@@ -169,12 +177,21 @@ def main() -> None:
           f"load average before/after: {load_before} / {os.getloadavg()[0]:.2f}")
     for key, values in results.items():
         print(f"  runs {key:<13} " + "  ".join(f"{v:.0f}" for v in values))
+    print("server CPU per operation (the steadier figure on a shared machine), and the share of a core it got:")
+    for key, values in cpu.items():
+        print(f"  cpu  {key:<13} " + "  ".join(f"{us:.0f} us ({share:.0%})" for us, share in values))
     print(f"bare Starlette JSON POST        {med['bare']:>9.0f} req/s")
     print(f"user.current (OAuth, JSON)      {med['user.current']:>9.0f} req/s   ratio {ratio:.2f} (target >= 0.60)")
     print(f"register+finish (durable)       {med['pairs']:>9.0f} pairs/s (target >= 2000)")
     print(f"finished calls recorded         {finished:>9d}")
     ok = ratio >= 0.6 and med["pairs"] >= 2000
     print("targets met" if ok else "targets NOT met")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine() -> str:

@@ -68,6 +68,8 @@ def dumps_text(value: Any) -> str:
     """``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``, as text. orjson writes it when
     ``value`` is plain JSON data (dicts with string keys, lists, tuples, strings, numbers, booleans,
     None) with no non-finite float, which is the only such data it would write differently."""
+    if not value and (type(value) is list or type(value) is dict):
+        return "[]" if type(value) is list else "{}"  # the usual empty column, without either encoder
     if _plain(value):
         try:
             return orjson.dumps(value).decode()

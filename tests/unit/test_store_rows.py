@@ -229,3 +229,31 @@ def test_live_calls_survive_the_move_to_a_table_keyed_by_call_id(path: Path) -> 
         assert store.insert("calls", call("c2")) == 0  # no rowid to report
     finally:
         store.close()
+
+
+def test_a_loop_stopped_inside_a_turn_hides_no_later_commit(path: Path) -> None:
+    # The once-per-turn check is reset by a callback at the next turn; a loop stopped before that turn
+    # must not leave later reads, outside any loop, unchecked.
+    import asyncio
+
+    store = SQLiteStore(path)
+    store.insert("users", {"id": 1, "name": "Ann"})
+    loop = asyncio.new_event_loop()
+    seen: list[str] = []
+
+    async def read_and_stop() -> None:
+        seen.append(store.get("users", 1)["name"])
+        seen.append(str(store.generation("users")))
+        loop.stop()
+
+    try:
+        loop.create_task(read_and_stop())
+        loop.run_forever()  # the reset callback is still pending when this returns
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("UPDATE users SET name = 'Bo' WHERE id = 1")
+        other.close()
+        assert store.get("users", 1)["name"] == "Bo"
+        assert str(store.generation("users")) != seen[1]
+    finally:
+        loop.close()
+        store.close()

@@ -7,18 +7,17 @@ platform's OAuth server does (§8: opaque, per app+user, refresh rotates, old ac
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from ..clock import Clock, IdSource
 from ..errors import BitrixError, CallcardError, error
 from ..settings import Settings
 from ..store import Row, Store
+from .dates import iso, whole_second
 from .derived import DerivedCache
-from .filters import order_rows, page, row_matches
+from .userviews import UserViews
 
 __all__ = ["App", "Directory", "SessionError", "TokenGrant", "TokenPair", "Webhook", "iso", "whole_second"]
 
@@ -29,30 +28,6 @@ _SEED_USERS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("Paula", "Operator", "paula@callcard.local", "103", False),
     ("Quinn", "Operator", "quinn@callcard.local", "104", False),
 )
-
-
-def iso(ts: float) -> str:
-    """A unix time as the platform renders dates: ISO-8601 with offset, seconds precision."""
-    # Only the whole second shows, and calls format the current second over and over: remember a few.
-    second = whole_second(ts)
-    text = _ISO_SEEN.get(second)
-    if text is None:
-        text = datetime.fromtimestamp(second, tz=UTC).isoformat(timespec="seconds")
-        if len(_ISO_SEEN) >= 64:
-            _ISO_SEEN.clear()
-        _ISO_SEEN[second] = text
-    return text
-
-
-_ISO_SEEN: dict[int, str] = {}
-
-
-def whole_second(ts: float) -> int:
-    """The second ``datetime.fromtimestamp(ts)`` falls in: it rounds to microseconds (half to even)
-    first, so a stamp a hair below a whole second belongs to the next one."""
-    fraction, whole = math.modf(ts)
-    micros = round(fraction * 1e6)
-    return int(whole) + (1 if micros >= 1_000_000 else -1 if micros < 0 else 0)
 
 
 class SessionError(CallcardError):
@@ -144,10 +119,7 @@ class Directory:
             store, ("access_tokens", "apps", "users")
         )
         self._active: DerivedCache[int, bool] = DerivedCache(store, ("users",))
-        self._sessions_seen: DerivedCache[int, tuple[float | None, str]] = DerivedCache(store, ("sessions",))
-        self._views: DerivedCache[int, tuple[dict[str, Any], float | None] | None] = DerivedCache(
-            store, ("users", "sessions")
-        )
+        self.views = UserViews(store, clock)
 
     # -- portal -------------------------------------------------------------------------------------
 
@@ -209,67 +181,18 @@ class Directory:
 
     def user_view(self, row: Row) -> dict[str, Any]:
         """The ``user.current`` / ``user.get`` object: scalars as strings, ACTIVE bool, dates ISO."""
-        online_until, last_login = self._session_facts(int(row["id"]))
-        return {
-            "ID": str(row["id"]), "XML_ID": "", "ACTIVE": bool(row["active"]),
-            "NAME": row["name"], "LAST_NAME": row["last_name"], "SECOND_NAME": "", "EMAIL": row["email"],
-            "LAST_LOGIN": last_login or row["date_register"],
-            "DATE_REGISTER": row["date_register"], "TIME_ZONE": "",
-            "IS_ONLINE": "Y" if online_until is not None and online_until > self.clock.now() else "N",
-            "PERSONAL_GENDER": "", "PERSONAL_BIRTHDAY": "", "PERSONAL_PHONE": row["personal_phone"],
-            "PERSONAL_MOBILE": row["personal_mobile"], "WORK_PHONE": row["work_phone"],
-            "WORK_POSITION": row["work_position"], "UF_EMPLOYMENT_DATE": "",
-            "UF_DEPARTMENT": [int(d) for d in (row["departments"] or [])],
-            "UF_PHONE_INNER": row["uf_phone_inner"] or "", "USER_TYPE": "employee",
-        }
+        return self.views.view(row)
 
     def user_view_of(self, user_id: int) -> dict[str, Any] | None:
-        """``user_view(get_user(user_id))``, None for an unknown user. What the view is made of is cached
-        until the users or sessions change; IS_ONLINE is worked out against the clock on every call."""
-        key = int(user_id)
-        made = self._views.get(key, lambda: self._make_view(key))
-        if made is None:
-            return None
-        view, online_until = made
-        fresh = dict(view)  # the caller may change what it gets
-        fresh["UF_DEPARTMENT"] = list(view["UF_DEPARTMENT"])
-        fresh["IS_ONLINE"] = "Y" if online_until is not None and online_until > self.clock.now() else "N"
-        return fresh
-
-    def _make_view(self, user_id: int) -> tuple[dict[str, Any], float | None] | None:
-        row = self.get_user(user_id)
-        return None if row is None else (self.user_view(row), self._session_facts(user_id)[0])
-
-    def _session_facts(self, user_id: int) -> tuple[float | None, str]:
-        """(latest expiry, LAST_LOGIN) of the user's browser sessions: one read for both."""
-        def read() -> tuple[float | None, str]:
-            sessions = self._sessions(user_id)
-            if not sessions:
-                return None, ""
-            return max(s["expires_at"] for s in sessions), self._last_login(sessions)
-
-        return self._sessions_seen.get(user_id, read)
+        """``user_view(get_user(user_id))``, None for an unknown user; cached (userviews.py)."""
+        return self.views.view_of(user_id)
 
     def list_users(
         self, filter_: Mapping[str, Any] | None = None, order: Mapping[str, Any] | None = None,
         start: int = 0,
     ) -> tuple[list[dict[str, Any]], int]:
-        """``user.get``: (one page of user objects, total) for FILTER keys with operator prefixes.
-
-        USER_TYPE is accepted and ignored (every local user is an employee); NAME_SEARCH matches a
-        substring of the name, last name or e-mail; ADMIN_MODE is the REST layer's concern.
-        """
-        def name_search(op: str, value: Any) -> bool:
-            needle = str(value).casefold()
-            return any(needle in str(view[k]).casefold() for k in ("NAME", "LAST_NAME", "EMAIL"))
-
-        views = []
-        for row in self.store.find("users"):
-            view = self.user_view(row)
-            if row_matches(view, filter_, special={"NAME_SEARCH": name_search}, ignore=("USER_TYPE",)):
-                views.append(view)
-        ordered = order_rows(views, order)
-        return page(ordered, start), len(ordered)
+        """``user.get``: (one page of user objects, total); see ``UserViews.listing``."""
+        return self.views.listing(filter_, order, start)
 
     def is_admin(self, user_id: int) -> bool:
         row = self.get_user(user_id)
@@ -504,10 +427,3 @@ class Directory:
         self.store.insert("sessions", {"token": token, "user_id": user_id, "kind": kind,
                                        "expires_at": now + ttl, "created_at": now})
         return token
-
-    def _sessions(self, user_id: int) -> list[Row]:
-        return self.store.find("sessions", {"user_id": user_id, "kind": "session"})
-
-    @staticmethod
-    def _last_login(sessions: list[Row]) -> str:
-        return iso(max(s["created_at"] for s in sessions)) if sessions else ""

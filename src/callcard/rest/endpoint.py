@@ -224,7 +224,9 @@ class RestShortcut:
                     scope["router"] = self.router
                 scope["route"] = self.route
                 scope["endpoint"] = self.route.endpoint
-                scope["path_params"] = {**scope.get("path_params", {}), "rest_path": path[len("/rest/"):]}
+                outer = scope.get("path_params")
+                rest_path = path[len("/rest/"):]
+                scope["path_params"] = {**outer, "rest_path": rest_path} if outer else {"rest_path": rest_path}
                 await self.route.app(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from .. import jsoncodec
-from ..domain.directory import whole_second
+from ..domain.dates import whole_second
 from ..errors import BitrixError
 
 __all__ = [

@@ -88,8 +88,9 @@ class ReadCache:
         self._entries: dict[str, dict[CacheKey, RawResult]] = {}
         self._by_key: dict[str, dict[Any, dict[CacheKey, RawResult]]] = {}
         self._version = data_version()
-        #: the asyncio loop whose current turn has already checked data_version, if any
+        #: the asyncio loop whose current turn has already checked data_version, if any, and its thread
         self._checked_in: asyncio.AbstractEventLoop | None = None
+        self._checked_thread = 0
         self._epoch = 0
         self._generations: dict[str, int] = {}
 
@@ -140,11 +141,7 @@ class ReadCache:
     def generation(self, tables: Iterable[str]) -> tuple[int, ...]:
         """A value that changes whenever any of ``tables`` may have changed, here or elsewhere.
         The only method callable without the lock: it takes it when it must ask SQLite."""
-        try:
-            checked = self._checked_in is asyncio.get_running_loop()
-        except RuntimeError:
-            checked = False
-        if not checked:
+        if not self._checked_this_turn():
             with self._lock:
                 self._fresh()
         # Reading two ints under the GIL needs no lock: a write racing with this read bumps them
@@ -152,14 +149,24 @@ class ReadCache:
         generations = self._generations
         return (self._epoch, *[generations.get(t, 0) for t in tables])
 
+    def _checked_this_turn(self) -> bool:
+        """Whether this code runs in the loop turn that already checked ``data_version``.
+
+        The same as ``self._checked_in is asyncio.get_running_loop()``, which is what it means, but
+        without that call: it asks the OS for the process id every time (CPython's fork check), a
+        system call, and this runs several times per REST call. A loop that is running, and was running
+        on this very thread when it checked, is the loop running this code."""
+        loop = self._checked_in
+        return loop is not None and self._checked_thread == threading.get_ident() and loop.is_running()
+
     def _fresh(self) -> bool:
         """Check ``data_version`` (once per loop turn); False when it moved and everything was dropped."""
+        if self._checked_this_turn():
+            return True
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             loop = None  # no loop: check every time
-        if loop is not None and self._checked_in is loop:
-            return True
         version = self._read_version()
         if version != self._version:
             self._version = version
@@ -167,6 +174,7 @@ class ReadCache:
             return False
         if loop is not None:
             self._checked_in = loop
+            self._checked_thread = threading.get_ident()
             loop.call_soon(self._end_of_turn, loop)
         return True
 
