@@ -75,8 +75,8 @@ async def main() -> None:
     ap.add_argument("--method", default="user.current")
     args = ap.parse_args()
 
-    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="callcard-cpu-")),
-                        limits=LimitSettings(enabled=False), demo=False)
+    data = tempfile.TemporaryDirectory(prefix="callcard-cpu-")  # removed when the script ends
+    settings = Settings(data_dir=Path(data.name), limits=LimitSettings(enabled=False), demo=False)
     app = create_app(settings)
     token = Operations(app.state.services).create_app("bench", ["telephony", "user", "crm", "placement"])[
         "access_token"]
@@ -103,6 +103,8 @@ async def main() -> None:
     print(f"bare Starlette JSON POST   {await cpu_per_call(bare, args.calls):7.1f} us CPU per call")
     print(f"{args.method:<26} {await cpu_per_call(method, args.calls):7.1f} us CPU per call")
     print(f"register+finish pair       {await cpu_per_call(pair, max(1, args.calls // 2)):7.1f} us CPU per pair")
+    app.state.services.store.close()
+    data.cleanup()
 
 
 if __name__ == "__main__":
