@@ -578,3 +578,20 @@ def test_a_used_card_closes_with_its_page(client: TestClient, services: Services
         assert page.request(t="cmd", sid=sid, cmd="CallCardSetMute", params={"muted": True})["reply"] == []
     assert services.cards.get(2) is None
     assert len(services.pages.layouts) == 0  # the page's layouts died with it
+
+
+def test_control_frames_lists_live_frames_with_their_load_times(client: TestClient, services: Services) -> None:
+    app = make_app(services)
+    bind(services, app, "PAGE_BACKGROUND_WORKER", HANDLER)
+    login(client, services, 2)
+    boot = open_page(client)
+    sid = boot["background"][0]["appSid"]
+    with client.websocket_connect("/ws") as raw:
+        page = PageSocket(raw, boot["pageId"])
+        assert [(f["app_sid"], f["load_ms"]) for f in services.pages.frames()] == [(sid, None)]
+        raw.send_json({"t": "load", "sid": sid, "ms": 1234.5})  # a notice: no answer
+        page.request(t="cmd", sid=sid, cmd="CallCardGetListUiStates", params=[])  # answered after it
+        frames = services.pages.frames()
+        assert frames[0]["load_ms"] == 1234.5
+        assert frames[0]["placement"] == "PAGE_BACKGROUND_WORKER" and frames[0]["user_id"] == 2
+    assert services.pages.frames() == []  # the page went away, and its frames with it

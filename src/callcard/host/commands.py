@@ -263,6 +263,7 @@ class PageCommands:
             load_ms = float(ms)
         except (TypeError, ValueError):
             return
+        layout.load_ms = load_ms
         if self.s.journal is not None and self.s.journal.enabled:
             self.s.journal.add(
                 "note",

@@ -156,6 +156,8 @@ class Layout:
     row_id: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
+    #: insertion -> first onload, as the page measured it (None until the frame has loaded)
+    load_ms: float | None = None
 
 
 class LayoutRegistry:

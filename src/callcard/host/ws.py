@@ -166,6 +166,7 @@ class PageManager:
                     "page_uri": page.ctx.uri,
                     "owns_card": self.is_owner(page),
                     "rendered_at": layout.created_at,
+                    "load_ms": layout.load_ms,
                 }
             )
         return out
