@@ -101,3 +101,19 @@ def php_int(value: Any) -> int:
         return int(value)
     match = re.match(r"\s*([+-]?\d+)", value) if isinstance(value, str) else None
     return int(match.group(1)) if match else 0
+
+
+def record_dotless_host(
+    conformance: Any, app_id: int, method: str, name: str, handler: str, detail: Mapping[str, Any]
+) -> None:
+    """The conformance warning for a handler host without a dot, accepted because ``strict_handler_url``
+    is off (placement.bind and event.bind share it)."""
+    from .conformance import DOTLESS_HANDLER_HOST
+
+    conformance.record(
+        app_id,
+        DOTLESS_HANDLER_HOST,
+        message=f"{method} {name}: handler host has no dot: {handler}",
+        detail={**detail, "handler": handler},
+    )
+

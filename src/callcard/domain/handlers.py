@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 from ..clock import Clock
 from ..errors import argument_error, error
 from ..store.base import Row, Store
-from .bindparams import AppRef, app_view, check_handler_url, php_int
-from .conformance import DOTLESS_HANDLER_HOST, Conformance
+from .bindparams import AppRef, app_view, check_handler_url, php_int, record_dotless_host
+from .conformance import Conformance
 from .events import BACKGROUND_EVENTS, CALL_CARD_EVENTS, REST_EVENTS
 
 __all__ = ["CARD_EVENTS", "EVENT_SCOPES", "CardHandlers", "EventHandlers"]
@@ -124,12 +124,7 @@ class EventHandlers:
                 },
             )
         if dotless:
-            self._conformance.record(
-                a.id,
-                DOTLESS_HANDLER_HOST,
-                message=f"event.bind {event}: handler host has no dot: {handler}",
-                detail={"event": event, "handler": handler},
-            )
+            record_dotless_host(self._conformance, a.id, "event.bind", event, handler, {"event": event})
         return True
 
     def unbind(self, app: AppRef, is_admin: bool, params: Mapping[str, Any]) -> dict[str, int]:

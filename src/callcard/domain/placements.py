@@ -17,8 +17,17 @@ from ..clock import Clock
 from ..errors import argument_error, error
 from ..settings import Settings
 from ..store.base import Row, Store
-from .bindparams import AppRef, AppView, app_view, check_handler_url, label_text, php_int, type_error
-from .conformance import DOTLESS_HANDLER_HOST, SLOW_FRAME_LOAD, WATCHDOG_REMOVED, Conformance
+from .bindparams import (
+    AppRef,
+    AppView,
+    app_view,
+    check_handler_url,
+    label_text,
+    php_int,
+    record_dotless_host,
+    type_error,
+)
+from .conformance import SLOW_FRAME_LOAD, WATCHDOG_REMOVED, Conformance
 from .events import WATCHDOG_NOTICE, Event
 
 __all__ = [
@@ -202,12 +211,7 @@ class Placements:
                 },
             )
         if dotless:
-            self._conformance.record(
-                a.id,
-                DOTLESS_HANDLER_HOST,
-                message=f"placement.bind {code}: handler host has no dot: {handler}",
-                detail={"placement": code, "handler": handler},
-            )
+            record_dotless_host(self._conformance, a.id, "placement.bind", code, handler, {"placement": code})
         return True
 
     @staticmethod
