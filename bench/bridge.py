@@ -61,24 +61,29 @@ CALLS_JS = """async ([n, rounds, warmup, command, params, vary]) => {
     if (typeof e.data === 'string' && e.data.startsWith('pong|') && pong) { const r = pong; pong = null; r(); }
   });
   const ping = i => new Promise(r => { pong = r; parent.postMessage('ping|' + i, portal); });
+  const echo = i => new Promise(r => { pong = r; parent.postMessage('echo|' + i, portal); });
   let k = 0;  // vary: that parameter gets a new value on every call
   const call = () => $b24.placement.call(command, vary ? {...params, [vary]: params[vary] + ++k} : params);
-  for (let i = 0; i < warmup; i++) { await ping(i); await call(); }
-  const pings = [], calls = [], per = Math.ceil(n / rounds);
+  for (let i = 0; i < warmup; i++) { await ping(i); await echo(i); await call(); }
+  const pings = [], echoes = [], calls = [], per = Math.ceil(n / rounds);
   let bad = null;
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < per; i++) { const t = performance.now(); await ping(i); pings.push(performance.now() - t); }
+    for (let i = 0; i < per; i++) { const t = performance.now(); await echo(i); echoes.push(performance.now() - t); }
     for (let i = 0; i < per; i++) {
       const t = performance.now(); const reply = await call(); calls.push(performance.now() - t);
       if (!Array.isArray(reply)) bad = reply;  // {isSafely: true}: the host did not answer in 900 ms
     }
   }
-  return {pings, calls, bad};
+  return {pings, echoes, calls, bad};
 }"""
 
 ECHO_JS = """() => window.addEventListener('message', e => {
-  if (typeof e.data === 'string' && e.data.startsWith('ping|')) {
-    e.source.postMessage('pong|' + e.data.slice(5), e.origin);
+  if (typeof e.data !== 'string') return;
+  if (e.data.startsWith('ping|')) e.source.postMessage('pong|' + e.data.slice(5), e.origin);
+  if (e.data.startsWith('echo|')) {  // the same, through the page's WebSocket and back, no server work
+    const source = e.source, origin = e.origin, body = 'pong|' + e.data.slice(5);
+    callcardPage.server.request({t: 'echo'}).then(() => source.postMessage(body, origin));
   }
 })"""
 
@@ -167,6 +172,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ping_relay": summary(relay["pings"]),
         "ping_write": summary(write["pings"]),
         "ping_render": summary(render["pings"]),
+        "echo": summary(relay["echoes"] + write["echoes"] + render["echoes"]),
+        "echo_write": summary(write["echoes"]),
+        "echo_render": summary(render["echoes"]),
         "relay": summary(relay["calls"]),
         "hop": summary(hop),
         "write": summary(write["calls"]),
@@ -179,6 +187,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def report(r: dict[str, Any], markdown: bool) -> str:
     rows = [
         ("raw postMessage ping (frame -> page -> frame)", r["ping"], None),
+        ("WebSocket echo floor (frame -> page -> ws -> page -> frame)", r["echo"], r["ping"]),
         ("placement.call GetListUiStates (answered in the page)", r["relay"], r["ping_relay"]),
         ("placement.call SetStatusText, same text (via server)", r["write"], r["ping_write"]),
         ("placement.call SetStatusText, new text (+ card view)", r["render"], r["ping_render"]),
@@ -194,7 +203,7 @@ def report(r: dict[str, Any], markdown: bool) -> str:
         if markdown:
             lines.append(f"| {label} | {s['n']} | {s['median']:.2f} | {s['p99']:.2f} | {s['max']:.1f} | {ratio} |")
         else:
-            lines.append(f"{label:<56} n={s['n']:<5} median {s['median']:6.2f} ms  p99 {s['p99']:6.2f} ms"
+            lines.append(f"{label:<62} n={s['n']:<5} median {s['median']:6.2f} ms  p99 {s['p99']:6.2f} ms"
                          f"  max {s['max']:6.1f} ms  {ratio}")
     checks = []
     for key, ping_key, name in (("relay", "ping_relay", "GetListUiStates (in the page)"),
@@ -203,6 +212,13 @@ def report(r: dict[str, Any], markdown: bool) -> str:
         ratio = r[key]["median"] / r[ping_key]["median"]
         checks.append(f"{name}: median {ratio:.2f}x ping (target <= 2.5x) {'ok' if ratio <= 2.5 else 'MISSED'}, "
                       f"p99 {r[key]['p99']:.2f} ms (target <= 10) {'ok' if r[key]['p99'] <= 10 else 'MISSED'}")
+    for key, echo_key, name in (("write", "echo_write", "SetStatusText"),
+                                ("render", "echo_render", "SetStatusText, new")):
+        extra = r[key]["median"] - r[echo_key]["median"]
+        checks.append(f"{name}: {extra:.2f} ms above the WebSocket echo floor "
+                      f"({r[key]['median'] / r[echo_key]['median']:.2f}x the floor)")
+    floor = r["echo"]["median"] / r["ping"]["median"]
+    checks.append(f"the floor itself (a server round trip doing nothing) is {floor:.2f}x ping")
     p99 = r["click_event"]["p99"]
     checks.append(f"click -> event: p99 {p99:.2f} ms (target <= 10) {'ok' if p99 <= 10 else 'MISSED'}")
     env = (f"Chromium {r['chromium']}, Python {platform.python_version()}, {os.cpu_count()} cores, "

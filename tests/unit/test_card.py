@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -450,6 +451,17 @@ def test_round_trip_is_json_safe() -> None:
     assert data["ui_state"] == "transferFailed"
     assert CallCard.from_dict(data) == card
     assert CallCard.from_dict({**data, "future_field": 1}) == card
+
+
+def test_to_dict_holds_every_field_and_copies_the_bindings() -> None:
+    # to_dict is written field by field for speed; it must stay what dataclasses.asdict would give
+    card = make_card(crm_bindings=[{"ENTITY_TYPE": "LEAD", "ENTITY_ID": 2}], close_at=T0, app_id=3)
+    expected = dataclasses.asdict(card) | {"ui_state": card.ui_state.name}
+    data = card.to_dict()
+    assert data == expected
+    assert list(data) == [f.name for f in dataclasses.fields(CallCard)]
+    data["crm_bindings"][0]["ENTITY_ID"] = 9  # a snapshot must not alias the live card
+    assert card.crm_bindings == [{"ENTITY_TYPE": "LEAD", "ENTITY_ID": 2}]
 
 
 def test_helpers() -> None:

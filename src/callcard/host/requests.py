@@ -64,6 +64,10 @@ class PageRequests:
                 answer = self.pages.commands.frame(
                     page, str(message.get("placement", "")), message.get("row"), message.get("options")
                 )
+            elif kind == "echo":
+                # the transport alone (bench/bridge.py measures the WebSocket floor with it): no work
+                self._notices(page, notices, after)
+                answer = {"ok": True}
             elif kind == "batch":
                 items = message.get("items")
                 self._notices(page, items if isinstance(items, list) else [], None, now=True)
