@@ -312,3 +312,19 @@ def test_a_click_sees_a_used_notice_it_carries_and_its_event_comes_before_the_re
         assert page.pushed[0]["events"][0]["name"] == "BackgroundCallCard::transferButtonClick"
         assert page.pushed[0]["events"][0]["payload"] == {"phoneNumber": "+15550100", "target": target}
         assert page.receive("card")["view"]["used"] is True
+
+
+def test_echo_is_answered_at_once_and_its_carried_notices_still_count(client: TestClient) -> None:
+    # bench/bridge.py's WebSocket floor: an echo does no work of its own, but loses nothing it carries
+    boot = open_page(client)
+    sid = boot["background"][0]["appSid"]
+    services = services_of(client)
+    show_card(client)
+    with client.websocket_connect("/ws") as raw:
+        page = Page(raw, boot["pageId"])
+        page.receive("card")
+        page.pushed.clear()
+        answer = page.request(t="echo", notices=[{"t": "used", "sid": sid, "cmd": "CallCardGetListUiStates"}])
+        assert answer == {"t": "re", "id": answer["id"], "ok": True}
+        assert page.pushed == []  # nothing ahead of the reply
+        assert page.receive("card")["view"]["used"] is True
