@@ -7,12 +7,17 @@ in either direction, per frame), ``card`` (a card state change), ``event`` (an e
 The journal is a ring buffer (``settings.journal_size`` entries; 0 switches it off). Live viewers
 subscribe and receive each new entry; a slow viewer's queue drops its oldest entries rather than
 slowing callcard down.
+
+Entries are written on the server's event loop and may be read from any thread (a test reads the journal
+of a ``CallcardServer`` running in a thread): writes and reads take one lock, and readers get copies of
+the entry list, never the live ring buffer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -29,6 +34,7 @@ class Journal:
         self._entries: deque[dict[str, Any]] = deque(maxlen=self.size or 1)
         self._seq = itertools.count(1)
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
@@ -49,17 +55,20 @@ class Journal:
             return None
         if kind not in KINDS:
             raise ValueError(f"unknown journal kind {kind!r}")
-        entry = {
-            "seq": next(self._seq),
-            "at": self._clock.now(),
-            "kind": kind,
-            "summary": summary,
-            "app_id": app_id,
-            "user_id": user_id,
-            "payload": payload,
-            **fields,
-        }
-        self._entries.append(entry)
+        at = self._clock.now()
+        with self._lock:  # seq order is append order, whichever thread writes
+            entry = {
+                "seq": next(self._seq),
+                "at": at,
+                "kind": kind,
+                "summary": summary,
+                "app_id": app_id,
+                "user_id": user_id,
+                "payload": payload,
+                **fields,
+            }
+            self._entries.append(entry)
+        # live viewers are asyncio queues of the server's loop, where entries are written
         for queue in list(self._subscribers) if self._subscribers else ():
             if queue.full():
                 queue.get_nowait()
@@ -77,9 +86,11 @@ class Journal:
     ) -> list[dict[str, Any]]:
         """Entries after ``since`` (a seq), oldest first, filtered by kind, app and user."""
         wanted = set(kinds) if kinds else None
+        with self._lock:
+            current = list(self._entries)
         out = [
             e
-            for e in self._entries
+            for e in current
             if e["seq"] > since
             and (wanted is None or e["kind"] in wanted)
             and (app_id is None or e["app_id"] == app_id)
@@ -88,7 +99,8 @@ class Journal:
         return out[-limit:] if limit else out
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
 
     def subscribe(self, maxsize: int = 1000) -> asyncio.Queue[dict[str, Any]]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=maxsize)

@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import socket
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -334,6 +335,27 @@ def test_stream_over_http_is_server_sent_events(client: TestClient, monkeypatch:
     events = _events(response.text)
     assert events[0][0] == "hello" and events[-1][0] == "bye"
     assert [d["method"] for k, d, _ in events if k == "entry"] == ["user.current"]
+
+
+def test_journal_can_be_read_from_another_thread_while_it_is_written() -> None:
+    # a test reads the journal of a CallcardServer whose loop thread keeps writing to it
+    journal = Journal(500, FakeClock())
+    done = threading.Event()
+
+    def write() -> None:
+        for i in range(20_000):
+            journal.add("note", f"n{i}", user_id=i % 3)
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    reads = 0
+    while not done.is_set():
+        seqs = [e["seq"] for e in journal.entries(user_id=1)]
+        assert seqs == sorted(seqs)  # a consistent copy, never "deque mutated during iteration"
+        reads += 1
+    writer.join()
+    assert reads > 0 and len(journal) == 500 and journal.entries()[-1]["seq"] == 20_000
 
 
 def test_stream_of_a_switched_off_journal_only_greets() -> None:
