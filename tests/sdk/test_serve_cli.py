@@ -139,6 +139,7 @@ def test_app_create_json_shape_and_the_tokens_work(served: Served) -> None:
 def test_webhook_create_json_is_a_working_url(served: Served) -> None:
     data = served.cli_json("webhook", "create", "--user", "2", "--scope", "user", "--json")
     assert re.fullmatch(rf"http://127\.0\.0\.1:{served.port}/rest/2/[0-9A-Za-z]+/", data["url"]), data
+    assert set(data) == {"url", "id"} and isinstance(data["id"], int)  # the shape the README shows
     with httpx.Client(timeout=10) as http:
         me = http.post(data["url"] + "user.current")
         assert me.status_code == 200 and me.json()["result"]["ID"] == "2"

@@ -10,7 +10,7 @@ Every route except ``/health`` and ``/openapi.json`` needs ``Authorization: Bear
 | GET  /openapi.json | the REST methods as OpenAPI 3.1 (no token) |
 | POST /apps {name, scopes, handler} | install an app; its credentials and fresh tokens for user 1 |
 | GET  /apps | installed apps |
-| POST /webhooks {user_id, scopes} | a webhook URL |
+| POST /webhooks {user_id, scopes} | {url, id}: the webhook URL and its id |
 | POST /login-url {user_id} | a one-time portal login URL |
 | POST /tokens/expire {app_id?, user_id?} | expire access tokens now |
 | POST /calls {direction, phone_number, user_id, app_id?} | simulate an incoming or outgoing call |
