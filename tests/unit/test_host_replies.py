@@ -6,6 +6,7 @@ CallCardGetListUiStates itself and a ``used`` notice marks the card as the comma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -185,6 +186,8 @@ class Page:
         self.ws = ws
         self.next_id = 1
         self.pushed: list[dict[str, Any]] = []
+        self.first_view: dict[str, Any] | None = None
+        self.sid = ""
         ws.send_json({"t": "hello", "page": page_id})
         self.receive("hello")
 
@@ -211,15 +214,24 @@ class Page:
         self.request(t="frame", placement="CALL_CARD", row=row_id)
 
 
-def test_a_command_is_answered_before_its_card_view_and_an_unchanged_view_is_not_sent(
-    client: TestClient,
-) -> None:
+@contextlib.contextmanager
+def card_page(client: TestClient) -> Iterator[tuple[Page, dict[str, Any]]]:
+    """USER's portal page with a worker and a tab, connected, its card open and its first view received
+    (``page.first_view``); yields the page and the boot JSON. ``page.sid``: the worker's APP_SID."""
     boot = open_page(client)
-    sid = boot["background"][0]["appSid"]
     show_card(client)
     with client.websocket_connect("/ws") as raw:
         page = Page(raw, boot["pageId"])
-        page.receive("card")
+        page.sid = boot["background"][0]["appSid"]
+        page.first_view = page.receive("card")["view"]
+        yield page, boot
+
+
+def test_a_command_is_answered_before_its_card_view_and_an_unchanged_view_is_not_sent(
+    client: TestClient,
+) -> None:
+    with card_page(client) as (page, boot):
+        sid = page.sid
         page.barrier(boot["cardTabs"][0]["rowId"])
         page.pushed.clear()
         set_text = {"t": "cmd", "sid": sid, "cmd": "CallCardSetStatusText", "params": {"statusText": "Busy"}}
@@ -236,45 +248,34 @@ def test_a_command_is_answered_before_its_card_view_and_an_unchanged_view_is_not
 
 
 def test_a_used_notice_marks_the_card_as_running_the_command_would(client: TestClient) -> None:
-    boot = open_page(client)
-    sid = boot["background"][0]["appSid"]
     services = services_of(client)
-    show_card(client)
-    with client.websocket_connect("/ws") as raw:
-        page = Page(raw, boot["pageId"])
-        assert page.receive("card")["view"]["used"] is False
+    with card_page(client) as (page, boot):
+        sid = page.sid
+        assert page.first_view is not None and page.first_view["used"] is False
         # only the commands the page may answer by itself count; anything else is ignored
-        raw.send_json({"t": "used", "sid": sid, "cmd": "CallCardClose"})
-        raw.send_json({"t": "used", "sid": "f" * 32, "cmd": "CallCardGetListUiStates"})
+        page.ws.send_json({"t": "used", "sid": sid, "cmd": "CallCardClose"})
+        page.ws.send_json({"t": "used", "sid": "f" * 32, "cmd": "CallCardGetListUiStates"})
         page.barrier(boot["cardTabs"][0]["rowId"])
         card = services.cards.get(USER)
         assert card is not None and card.used is False
-        raw.send_json({"t": "batch", "items": [{"t": "used", "sid": sid, "cmd": "CallCardGetListUiStates"}]})
+        page.ws.send_json({"t": "batch", "items": [{"t": "used", "sid": sid, "cmd": "CallCardGetListUiStates"}]})
         assert page.receive("card")["view"]["used"] is True  # marked, and the page shows it
         assert services.cards.get(USER).used is True  # type: ignore[union-attr]
 
 
 def test_a_used_notice_from_a_tab_frame_or_a_page_without_the_card_changes_nothing(client: TestClient) -> None:
-    boot = open_page(client)
     services = services_of(client)
-    show_card(client)
-    with client.websocket_connect("/ws") as raw:
-        page = Page(raw, boot["pageId"])
-        page.receive("card")
+    with card_page(client) as (page, boot):
         tab = page.request(t="frame", placement="CALL_CARD", row=boot["cardTabs"][0]["rowId"])["reply"]
-        raw.send_json({"t": "used", "sid": tab["appSid"], "cmd": "CallCardGetListUiStates"})
+        page.ws.send_json({"t": "used", "sid": tab["appSid"], "cmd": "CallCardGetListUiStates"})
         page.barrier(boot["cardTabs"][0]["rowId"])
         assert services.cards.get(USER).used is False  # type: ignore[union-attr]
 
 
 def test_notices_carried_by_a_request_are_handled_after_its_reply_in_timeline_order(client: TestClient) -> None:
-    boot = open_page(client)
-    sid = boot["background"][0]["appSid"]
     services = services_of(client)
-    show_card(client)
-    with client.websocket_connect("/ws") as raw:
-        page = Page(raw, boot["pageId"])
-        page.receive("card")
+    with card_page(client) as (page, boot):
+        sid = page.sid
         since = services.journal.entries()[-1]["seq"]
         data = f'CallCardSetStatusText:{{"statusText":"On hold"}}:cb3:{sid}'
         notices = [
@@ -296,13 +297,9 @@ def test_notices_carried_by_a_request_are_handled_after_its_reply_in_timeline_or
 
 
 def test_a_click_sees_a_used_notice_it_carries_and_its_event_comes_before_the_reply(client: TestClient) -> None:
-    boot = open_page(client)
-    sid = boot["background"][0]["appSid"]
     services = services_of(client)
-    show_card(client)
-    with client.websocket_connect("/ws") as raw:
-        page = Page(raw, boot["pageId"])
-        page.receive("card")
+    with card_page(client) as (page, boot):
+        sid = page.sid
         target = next(u["id"] for u in services.pages.user_choices() if u["id"] != USER)
         page.pushed.clear()
         answer = page.request(t="press", button="transfer", value={"target": target},
@@ -316,13 +313,8 @@ def test_a_click_sees_a_used_notice_it_carries_and_its_event_comes_before_the_re
 
 def test_echo_is_answered_at_once_and_its_carried_notices_still_count(client: TestClient) -> None:
     # bench/bridge.py's WebSocket floor: an echo does no work of its own, but loses nothing it carries
-    boot = open_page(client)
-    sid = boot["background"][0]["appSid"]
-    services = services_of(client)
-    show_card(client)
-    with client.websocket_connect("/ws") as raw:
-        page = Page(raw, boot["pageId"])
-        page.receive("card")
+    with card_page(client) as (page, _):
+        sid = page.sid
         page.pushed.clear()
         answer = page.request(t="echo", notices=[{"t": "used", "sid": sid, "cmd": "CallCardGetListUiStates"}])
         assert answer == {"t": "re", "id": answer["id"], "ok": True}
