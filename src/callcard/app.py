@@ -24,9 +24,10 @@ from .domain.calls import ExternalCalls
 from .domain.cards import CardService
 from .domain.conformance import Conformance
 from .domain.crm import Crm
-from .domain.directory import Directory, TokenGrant
+from .domain.directory import Directory
 from .domain.handlers import CardHandlers, EventHandlers
 from .domain.placements import Placements
+from .domain.tokens import TokenGrant
 from .faults import Faults
 from .hub import Hub
 from .journal import Journal
@@ -58,7 +59,7 @@ class DirectoryResolver:
         self._callers: dict[str, tuple[TokenGrant, Caller]] = {}
 
     def from_token(self, token: str) -> Caller:
-        grant = self.directory.token_grant(token)
+        grant = self.directory.tokens.token_grant(token)
         known = self._callers.get(token)
         if known is not None and known[0] is grant:
             return known[1]
@@ -71,7 +72,7 @@ class DirectoryResolver:
         return caller
 
     def from_webhook(self, user_id: int, code: str) -> Caller:
-        hook = self.directory.resolve_webhook(user_id, code)
+        hook = self.directory.webhooks.resolve_webhook(user_id, code)
         return Caller("webhook", hook.user_id, webhook_id=hook.id, scopes=frozenset(hook.scopes),
                       is_admin=self.directory.is_admin(hook.user_id))
 

@@ -12,7 +12,7 @@ the REST surface catches it and renders ``envelope()`` with ``status``. Nothing 
 client: an unexpected exception becomes ``INTERNAL_SERVER_ERROR`` (and is logged), never a traceback.
 
 Call-card command failures (``[{"result":"error","errorCode":"Call card is undefined"}]``) are *reply
-payloads* of the postMessage wire, not REST errors; they live in ``callcard.domain.card``.
+payloads* of the postMessage wire, not REST errors; they live in ``callcard.domain.cardreplies``.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ class Hub:
                 outbox.enqueue(WATCHDOG_NOTICE, url, body, app_id=event.app_id, policy="once")
         elif event.name in REST_EVENTS:
             for row in self.s.event_handlers.handlers_for(event.name, event.app_id):
-                app = self.s.directory.get_app(row["app_id"])
+                app = self.s.directory.apps.get_app(row["app_id"])
                 if app is None or not app.installed:
                     continue  # never sent before the app's install has finished (rest-api.md §9.8)
                 auth_user = row["auth_type"] or event.user_id or 1
@@ -108,8 +108,8 @@ class Hub:
     def auth_block(self, app_id: int, user_id: int) -> dict[str, Any] | None:
         """The ``auth`` block of an outbound event (rest-api.md §9.8): fresh tokens for ``user_id``."""
         directory = self.s.directory
-        app = directory.get_app(app_id)
+        app = directory.apps.get_app(app_id)
         if app is None:
             return None
-        payload = directory.oauth_payload(app, user_id, directory.issue_tokens(app_id, user_id))
+        payload = directory.oauth_payload(app, user_id, directory.tokens.issue_tokens(app_id, user_id))
         return {key: payload[key] for key in self._AUTH_KEYS}

@@ -27,7 +27,7 @@ __all__ = ["serve", "banner"]
 
 def banner(settings: Settings, services: Any, demo_url: str | None) -> str:
     base = settings.public_url
-    login = services.directory.create_login_link(1)
+    login = services.directory.sessions.create_login_link(1)
     lines = [
         f"callcard {_version()} — a local Bitrix24 portal for telephony apps",
         "",

@@ -193,12 +193,12 @@ def register(
     placement: str = "PAGE_BACKGROUND_WORKER",
     **extra: Any,
 ) -> int:
-    app = services.directory.create_app(name, ["placement", "telephony", "crm"], handler=handler)
-    services.directory.mark_installed(app.id)
+    app = services.directory.apps.create_app(name, ["placement", "telephony", "crm"], handler=handler)
+    services.directory.apps.mark_installed(app.id)
     params = {"PLACEMENT": placement, "HANDLER": handler, **extra}
     if placement == "PAGE_BACKGROUND_WORKER":
         params["OPTIONS"] = {"errorHandlerUrl": f"{apps}/error"}
-    services.placements.bind(services.directory.get_app(app.id).as_row(), True, params)
+    services.placements.bind(services.directory.apps.get_app(app.id).as_row(), True, params)
     return app.id
 
 
@@ -235,7 +235,7 @@ def test_bridge_with_classic_bx24_and_b24jssdk(stack: dict[str, Any], browser: A
 
     context = browser.new_context()
     page = context.new_page()
-    page.goto(f"{portal}/login/{services.directory.create_login_link(2)}")
+    page.goto(f"{portal}/login/{services.directory.sessions.create_login_link(2)}")
     assert page.url == f"{portal}/"
     page.wait_for_selector("html[data-ws='open']", state="attached")
     container = page.locator("#intranet-placement-PAGE_BACKGROUND_WORKER")
@@ -250,7 +250,7 @@ def test_bridge_with_classic_bx24_and_b24jssdk(stack: dict[str, Any], browser: A
         "options": {"ID": "PAGE_BACKGROUND_WORKER", "URI": "/"},
     }
     assert state["admin"] is False
-    token_app, token_user = services.directory.resolve_access_token(state["auth"]["access_token"])
+    token_app, token_user = services.directory.tokens.resolve_access_token(state["auth"]["access_token"])
     assert (token_app.id, int(token_user["id"])) == (bx24_app, 2)
     frame_el = page.locator(f"iframe[name$='|{state['sid']}']")
     assert frame_el.get_attribute("id") == f"appframe_{state['sid']}"
@@ -300,7 +300,7 @@ def test_bridge_with_classic_bx24_and_b24jssdk(stack: dict[str, Any], browser: A
         res => r({me: res.me.data().ID, bad: res.bad.error() ? res.bad.error().getError().error : null})))""")
     assert batch["me"] == bx24_app and batch["bad"]
     old_token = classic.evaluate("BX24.getAuth().access_token")
-    services.directory.expire_tokens(app_id=bx24_app)
+    services.directory.tokens.expire_tokens(app_id=bx24_app)
     again = classic.evaluate("""() => new Promise(r => BX24.callMethod('app.info', {}, res =>
                                 r({data: res.data(), error: res.error() ? String(res.error()) : null})))""")
     assert again["error"] is None and again["data"]["ID"] == bx24_app
@@ -402,7 +402,7 @@ def test_call_card_tab_and_crm_tab(stack: dict[str, Any], browser: Any) -> None:
     register(services, "Notes", f"{apps}/tab.html?kind=card", apps, placement="CALL_CARD", TITLE="Notes")
     context = browser.new_context()
     page = context.new_page()
-    page.goto(f"{portal}/login/{services.directory.create_login_link(3)}")
+    page.goto(f"{portal}/login/{services.directory.sessions.create_login_link(3)}")
     page.wait_for_selector("html[data-ws='open']", state="attached")
     row_id = next(r["id"] for r in services.placements.call_card_rows(False))
     services.hub.publish(
@@ -471,7 +471,7 @@ def test_pickers_sliders_and_toasts(stack: dict[str, Any], browser: Any) -> None
     services: Services = stack["services"]
     context = browser.new_context()
     page = context.new_page()
-    page.goto(f"{stack['portal']}/login/{services.directory.create_login_link(4)}")
+    page.goto(f"{stack['portal']}/login/{services.directory.sessions.create_login_link(4)}")
     classic = app_frame(page, "/bx24.html")
     classic.evaluate("() => BX24.selectUser(u => { appState.picked = u; })")
     page.click("[data-role='picker'] [data-pick='3']")

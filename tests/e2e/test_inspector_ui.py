@@ -86,7 +86,7 @@ def row(page: Any, method: str) -> Any:
 
 def test_timeline_shows_a_rest_call_live(server: LiveServer, page: Any) -> None:
     creds = Operations(server.services).create_app("E2E Dialer", ["telephony", "user"])
-    link = server.services.directory.create_login_link(1)
+    link = server.services.directory.sessions.create_login_link(1)
     page.goto(f"{server.url}/login/{link}?next=/inspector/")
     assert page.url.endswith("/inspector/")
     page.wait_for_selector(".ci-live.is-live", timeout=10_000)

@@ -96,7 +96,7 @@ def test_slow_handler_loses_its_binding_and_error_handler_hears(
     assert fields["error"] == "ERROR_PLACEMENT_LOADING_OVERTIME"
     assert "1 s" in fields["error_description"] and f"{STRIKES} times" in fields["error_description"]
 
-    slow_app = next(a for a in server.services.directory.list_apps() if a.name == "slow worker")
+    slow_app = next(a for a in server.services.directory.apps.list_apps() if a.name == "slow worker")
     kinds = [f["kind"] for f in server.services.conformance.findings(slow_app.id)]
     assert "slow_frame_load" in kinds
 

@@ -20,7 +20,9 @@ from starlette.testclient import TestClient
 
 from callcard.app import DirectoryResolver, build_services
 from callcard.clock import FakeClock, SequentialIds
-from callcard.domain.directory import App, TokenPair, Webhook
+from callcard.domain.apps import App
+from callcard.domain.tokens import TokenPair
+from callcard.domain.webhooks import Webhook
 from callcard.outbox.forms import encode_form, flatten
 from callcard.rest.endpoint import rest_routes
 from callcard.rest.methods import build_registry, upload_routes
@@ -73,14 +75,14 @@ class Portal:
         self, scopes: tuple[str, ...] = ALL_SCOPES, name: str = "Test app", installed: bool = True
     ) -> App:
         directory = self.services.directory
-        app = directory.create_app(name, scopes, "https://app.example.com/handler")
-        return directory.mark_installed(app.id) if installed else app
+        app = directory.apps.create_app(name, scopes, "https://app.example.com/handler")
+        return directory.apps.mark_installed(app.id) if installed else app
 
     def tokens(self, app: App, user_id: int) -> TokenPair:
-        return self.services.directory.issue_tokens(app.id, user_id)
+        return self.services.directory.tokens.issue_tokens(app.id, user_id)
 
     def webhook(self, user_id: int, scopes: tuple[str, ...] = ALL_SCOPES) -> Webhook:
-        return self.services.directory.create_webhook(user_id, scopes)
+        return self.services.directory.webhooks.create_webhook(user_id, scopes)
 
     # -- calls --------------------------------------------------------------------------------------
 

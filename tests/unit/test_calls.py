@@ -57,8 +57,8 @@ class Env:
         self.calls = ExternalCalls(
             self.store, self.clock, ids, self.directory, self.crm, self.cards, self.settings
         )
-        self.app = self.directory.create_app("PBX", ["telephony", "crm"]).id
-        self.other_app = self.directory.create_app("Other PBX", ["telephony"]).id
+        self.app = self.directory.apps.create_app("PBX", ["telephony", "crm"]).id
+        self.other_app = self.directory.apps.create_app("Other PBX", ["telephony"]).id
 
     def register(self, **kw: Any) -> tuple[dict[str, Any], list[Event]]:
         args: dict[str, Any] = {"user_id": 2, "phone_number": PHONE, "call_type": 2}

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from callcard.domain.card import CallCard, default_title, js_string, js_truthy
+from callcard.domain.card import CallCard
+from callcard.domain.cardstate import default_title
 from callcard.domain.events import NO_PAYLOAD, Event
+from callcard.domain.jsvalues import js_string, js_truthy
 from callcard.domain.uistate import UiState
 
 T0 = 1_763_700_000.0

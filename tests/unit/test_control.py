@@ -188,8 +188,8 @@ def test_frame_load_delay_fault_reaches_background_frame_descriptors(cc):
     import re
 
     services = cc.services
-    app = services.directory.create_app("bg", ["telephony", "placement"], "http://localhost:9999/")
-    services.directory.mark_installed(app.id)
+    app = services.directory.apps.create_app("bg", ["telephony", "placement"], "http://localhost:9999/")
+    services.directory.apps.mark_installed(app.id)
     services.placements.bind(app.as_row(), True, {
         "PLACEMENT": "PAGE_BACKGROUND_WORKER", "HANDLER": "http://localhost:9999/",
         "OPTIONS": {"errorHandlerUrl": "http://localhost:9999/err"},

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from callcard.clock import FakeClock, SequentialIds
-from callcard.domain.directory import Directory, SessionError
+from callcard.domain.directory import Directory
+from callcard.domain.sessions import SessionError
 from callcard.errors import BitrixError
 from callcard.settings import Settings
 from callcard.store import SQLiteStore
@@ -77,7 +78,7 @@ def test_user_view_shape(env: Env) -> None:
 
 def test_user_online_and_last_login_follow_sessions(env: Env) -> None:
     env.clock.advance(100)
-    env.directory.consume_login_link(env.directory.create_login_link(3))
+    env.directory.sessions.consume_login_link(env.directory.sessions.create_login_link(3))
     view = env.directory.user_view(env.directory.get_user(3))  # type: ignore[arg-type]
     assert view["IS_ONLINE"] == "Y" and view["LAST_LOGIN"] == "2025-11-21T04:41:40+00:00"
 
@@ -154,53 +155,53 @@ def test_list_users_order_and_pages(env: Env) -> None:
 
 
 def test_create_app_credentials(env: Env) -> None:
-    app = env.directory.create_app("Dialer", ["Telephony", "crm", "telephony", " placement "], "http://x/h")
+    app = env.directory.apps.create_app("Dialer", ["Telephony", "crm", "telephony", " placement "], "http://x/h")
     assert re.fullmatch(r"local\.[0-9a-f]{14}\.\d{8}", app.client_id)
     assert re.fullmatch(r"[0-9a-f]{32}", app.application_token)
     assert len(app.client_secret) == 50 and app.code == app.client_id
     assert app.scopes == ("telephony", "crm", "placement")
     assert (app.status, app.installed, app.handler, app.version) == ("L", False, "http://x/h", 1)
-    assert env.directory.get_app(app.id) == app
-    assert env.directory.app_by_client_id(app.client_id) == app
-    assert env.directory.app_by_client_id("local.nope") is None
-    assert env.directory.list_apps() == [app]
+    assert env.directory.apps.get_app(app.id) == app
+    assert env.directory.apps.app_by_client_id(app.client_id) == app
+    assert env.directory.apps.app_by_client_id("local.nope") is None
+    assert env.directory.apps.list_apps() == [app]
     assert app.as_row()["scopes"] == ["telephony", "crm", "placement"]
 
 
 def test_status_from_settings_and_mark_installed(tmp_path: Path) -> None:
     env = Env(tmp_path, app_status="F")
-    app = env.directory.create_app("A", ["crm"])
+    app = env.directory.apps.create_app("A", ["crm"])
     assert app.status == "F"
-    assert env.directory.mark_installed(app.id).installed is True
-    assert env.directory.mark_installed(app.id, False).installed is False
-    raises("ERROR_NOT_FOUND", 400, env.directory.mark_installed, 999)
+    assert env.directory.apps.mark_installed(app.id).installed is True
+    assert env.directory.apps.mark_installed(app.id, False).installed is False
+    raises("ERROR_NOT_FOUND", 400, env.directory.apps.mark_installed, 999)
 
 
 def test_first_run_only_once(env: Env) -> None:
-    app = env.directory.create_app("A", ["crm"])
-    assert env.directory.take_first_run(app.id) is True
-    assert env.directory.take_first_run(app.id) is False
-    assert env.directory.take_first_run(999) is False
+    app = env.directory.apps.create_app("A", ["crm"])
+    assert env.directory.apps.take_first_run(app.id) is True
+    assert env.directory.apps.take_first_run(app.id) is False
+    assert env.directory.apps.take_first_run(999) is False
 
 
 def test_app_and_user_options_merge(env: Env) -> None:
-    app = env.directory.create_app("A", ["crm"])
-    assert env.directory.app_options(app.id) == {} and env.directory.user_options(app.id, 2) == {}
-    env.directory.set_app_options(app.id, {"a": 1})
-    assert env.directory.set_app_options(app.id, {"b": "2"}) == {"a": 1, "b": "2"}
-    env.directory.set_user_options(app.id, 2, {"x": True})
-    env.directory.set_user_options(app.id, 2, {"x": False, "y": [1]})
-    assert env.directory.user_options(app.id, 2) == {"x": False, "y": [1]}
-    assert env.directory.user_options(app.id, 3) == {}
+    app = env.directory.apps.create_app("A", ["crm"])
+    assert env.directory.apps.app_options(app.id) == {} and env.directory.apps.user_options(app.id, 2) == {}
+    env.directory.apps.set_app_options(app.id, {"a": 1})
+    assert env.directory.apps.set_app_options(app.id, {"b": "2"}) == {"a": 1, "b": "2"}
+    env.directory.apps.set_user_options(app.id, 2, {"x": True})
+    env.directory.apps.set_user_options(app.id, 2, {"x": False, "y": [1]})
+    assert env.directory.apps.user_options(app.id, 2) == {"x": False, "y": [1]}
+    assert env.directory.apps.user_options(app.id, 3) == {}
 
 
 def test_app_info_for_app_and_webhook(env: Env) -> None:
-    app = env.directory.mark_installed(env.directory.create_app("A", ["crm"], version=3).id)
-    info = env.directory.app_info(app)
+    app = env.directory.apps.mark_installed(env.directory.apps.create_app("A", ["crm"], version=3).id)
+    info = env.directory.apps.app_info(app)
     assert info == {"ID": app.id, "CODE": app.code, "VERSION": 3, "STATUS": "L", "INSTALLED": True,
                     "PAYMENT_EXPIRED": "N", "DAYS": None, "LANGUAGE_ID": "en", "LICENSE": "en_selfhosted",
                     "LICENSE_TYPE": "selfhosted", "LICENSE_FAMILY": "selfhosted"}
-    hook = env.directory.app_info(None)
+    hook = env.directory.apps.app_info(None)
     assert (hook["ID"], hook["CODE"], hook["STATUS"], hook["INSTALLED"]) == (0, "webhook", "L", True)
 
 
@@ -208,61 +209,61 @@ def test_app_info_for_app_and_webhook(env: Env) -> None:
 
 
 def test_tokens_issue_resolve_and_expire(env: Env) -> None:
-    app = env.directory.create_app("A", ["crm", "telephony"])
-    pair = env.directory.issue_tokens(app.id, 2)
+    app = env.directory.apps.create_app("A", ["crm", "telephony"])
+    pair = env.directory.tokens.issue_tokens(app.id, 2)
     assert pair.expires_in == 3600 and pair.expires == int(T0) + 3600
     assert pair.access_token != pair.refresh_token
-    got_app, user = env.directory.resolve_access_token(pair.access_token)
+    got_app, user = env.directory.tokens.resolve_access_token(pair.access_token)
     assert got_app.id == app.id and user["id"] == 2
     env.clock.advance(3599)
-    env.directory.resolve_access_token(pair.access_token)
+    env.directory.tokens.resolve_access_token(pair.access_token)
     env.clock.advance(1)
-    raises("expired_token", 401, env.directory.resolve_access_token, pair.access_token)
-    raises("invalid_token", 401, env.directory.resolve_access_token, "nope")
-    raises("invalid_token", 401, env.directory.resolve_access_token, "")
+    raises("expired_token", 401, env.directory.tokens.resolve_access_token, pair.access_token)
+    raises("invalid_token", 401, env.directory.tokens.resolve_access_token, "nope")
+    raises("invalid_token", 401, env.directory.tokens.resolve_access_token, "")
 
 
 def test_expire_tokens_hook_is_selective(env: Env) -> None:
-    a, b = env.directory.create_app("A", ["crm"]), env.directory.create_app("B", ["crm"])
-    pa, pb, pa3 = (env.directory.issue_tokens(a.id, 2), env.directory.issue_tokens(b.id, 2),
-                   env.directory.issue_tokens(a.id, 3))
-    assert env.directory.expire_tokens(app_id=a.id, user_id=2) == 1
-    raises("expired_token", 401, env.directory.resolve_access_token, pa.access_token)
-    env.directory.resolve_access_token(pb.access_token)
-    env.directory.resolve_access_token(pa3.access_token)
-    assert env.directory.expire_tokens() == 3
-    raises("expired_token", 401, env.directory.resolve_access_token, pb.access_token)
+    a, b = env.directory.apps.create_app("A", ["crm"]), env.directory.apps.create_app("B", ["crm"])
+    pa, pb, pa3 = (env.directory.tokens.issue_tokens(a.id, 2), env.directory.tokens.issue_tokens(b.id, 2),
+                   env.directory.tokens.issue_tokens(a.id, 3))
+    assert env.directory.tokens.expire_tokens(app_id=a.id, user_id=2) == 1
+    raises("expired_token", 401, env.directory.tokens.resolve_access_token, pa.access_token)
+    env.directory.tokens.resolve_access_token(pb.access_token)
+    env.directory.tokens.resolve_access_token(pa3.access_token)
+    assert env.directory.tokens.expire_tokens() == 3
+    raises("expired_token", 401, env.directory.tokens.resolve_access_token, pb.access_token)
     # refresh tokens survive the hook, so the SDKs' recovery path works
-    fresh = env.directory.refresh(b.client_id, b.client_secret, pb.refresh_token)
-    env.directory.resolve_access_token(fresh.access_token)
+    fresh = env.directory.tokens.refresh(b.client_id, b.client_secret, pb.refresh_token)
+    env.directory.tokens.resolve_access_token(fresh.access_token)
 
 
 def test_refresh_rotates_refresh_token_and_keeps_old_access(env: Env) -> None:
-    app = env.directory.create_app("A", ["crm"])
-    old = env.directory.issue_tokens(app.id, 3)
+    app = env.directory.apps.create_app("A", ["crm"])
+    old = env.directory.tokens.issue_tokens(app.id, 3)
     env.clock.advance(10)
-    new = env.directory.refresh(app.client_id, app.client_secret, old.refresh_token)
+    new = env.directory.tokens.refresh(app.client_id, app.client_secret, old.refresh_token)
     assert new.access_token != old.access_token and new.expires == int(T0) + 10 + 3600
-    assert env.directory.resolve_access_token(new.access_token)[1]["id"] == 3
-    env.directory.resolve_access_token(old.access_token)  # still valid until its own expiry
-    raises("invalid_grant", 400, env.directory.refresh, app.client_id, app.client_secret, old.refresh_token)
+    assert env.directory.tokens.resolve_access_token(new.access_token)[1]["id"] == 3
+    env.directory.tokens.resolve_access_token(old.access_token)  # still valid until its own expiry
+    raises("invalid_grant", 400, env.directory.tokens.refresh, app.client_id, app.client_secret, old.refresh_token)
 
 
 def test_refresh_errors(env: Env) -> None:
-    app, other = env.directory.create_app("A", ["crm"]), env.directory.create_app("B", ["crm"])
-    pair = env.directory.issue_tokens(app.id, 1)
-    raises("invalid_client", 401, env.directory.refresh, app.client_id, "wrong", pair.refresh_token)
-    raises("invalid_client", 401, env.directory.refresh, "local.x.1", app.client_secret, pair.refresh_token)
-    raises("invalid_grant", 400, env.directory.refresh, other.client_id, other.client_secret,
+    app, other = env.directory.apps.create_app("A", ["crm"]), env.directory.apps.create_app("B", ["crm"])
+    pair = env.directory.tokens.issue_tokens(app.id, 1)
+    raises("invalid_client", 401, env.directory.tokens.refresh, app.client_id, "wrong", pair.refresh_token)
+    raises("invalid_client", 401, env.directory.tokens.refresh, "local.x.1", app.client_secret, pair.refresh_token)
+    raises("invalid_grant", 400, env.directory.tokens.refresh, other.client_id, other.client_secret,
            pair.refresh_token)
-    raises("invalid_grant", 400, env.directory.refresh, app.client_id, app.client_secret, "")
+    raises("invalid_grant", 400, env.directory.tokens.refresh, app.client_id, app.client_secret, "")
     env.clock.advance(28 * 86400)
-    raises("invalid_grant", 400, env.directory.refresh, app.client_id, app.client_secret, pair.refresh_token)
+    raises("invalid_grant", 400, env.directory.tokens.refresh, app.client_id, app.client_secret, pair.refresh_token)
 
 
 def test_oauth_payload(env: Env) -> None:
-    app = env.directory.create_app("A", ["crm", "telephony"])
-    pair = env.directory.issue_tokens(app.id, 2)
+    app = env.directory.apps.create_app("A", ["crm", "telephony"])
+    pair = env.directory.tokens.issue_tokens(app.id, 2)
     body = env.directory.oauth_payload(app, 2, pair)
     assert body == {
         "access_token": pair.access_token, "refresh_token": pair.refresh_token, "expires_in": 3600,
@@ -277,21 +278,21 @@ def test_oauth_payload(env: Env) -> None:
 
 
 def test_webhooks(env: Env) -> None:
-    hook = env.directory.create_webhook(2, ["user", "CRM"])
+    hook = env.directory.webhooks.create_webhook(2, ["user", "CRM"])
     assert re.fullmatch(r"[0-9a-f]{16}", hook.code) and hook.scopes == ("user", "crm")
-    assert env.directory.resolve_webhook(2, hook.code) == hook
-    assert env.directory.list_webhooks() == [hook]
-    raises("INVALID_CREDENTIALS", 401, env.directory.resolve_webhook, 2, "wrong")
-    raises("INVALID_CREDENTIALS", 401, env.directory.resolve_webhook, 3, hook.code)
-    raises("INVALID_CREDENTIALS", 401, env.directory.resolve_webhook, 2, "")
+    assert env.directory.webhooks.resolve_webhook(2, hook.code) == hook
+    assert env.directory.webhooks.list_webhooks() == [hook]
+    raises("INVALID_CREDENTIALS", 401, env.directory.webhooks.resolve_webhook, 2, "wrong")
+    raises("INVALID_CREDENTIALS", 401, env.directory.webhooks.resolve_webhook, 3, hook.code)
+    raises("INVALID_CREDENTIALS", 401, env.directory.webhooks.resolve_webhook, 2, "")
     env.directory.set_user_active(2, False)
-    raises("INVALID_CREDENTIALS", 401, env.directory.resolve_webhook, 2, hook.code)
-    raises("ERROR_NOT_FOUND", 400, env.directory.create_webhook, 99, ["user"])
+    raises("INVALID_CREDENTIALS", 401, env.directory.webhooks.resolve_webhook, 2, hook.code)
+    raises("ERROR_NOT_FOUND", 400, env.directory.webhooks.create_webhook, 99, ["user"])
 
 
 def test_invalid_credentials_status_is_a_setting(tmp_path: Path) -> None:
     env = Env(tmp_path, invalid_credentials_status=403)
-    err = raises("INVALID_CREDENTIALS", 403, env.directory.resolve_webhook, 1, "nope")
+    err = raises("INVALID_CREDENTIALS", 403, env.directory.webhooks.resolve_webhook, 1, "nope")
     assert err.envelope() == {"error": "INVALID_CREDENTIALS",
                               "error_description": "Invalid request credentials"}
 
@@ -300,37 +301,37 @@ def test_invalid_credentials_status_is_a_setting(tmp_path: Path) -> None:
 
 
 def test_login_link_is_one_time(env: Env) -> None:
-    link = env.directory.create_login_link(2)
-    assert env.directory.resolve_session(link) is None  # a link is not a session
-    session = env.directory.consume_login_link(link)
-    assert env.directory.resolve_session(session)["id"] == 2  # type: ignore[index]
+    link = env.directory.sessions.create_login_link(2)
+    assert env.directory.sessions.resolve_session(link) is None  # a link is not a session
+    session = env.directory.sessions.consume_login_link(link)
+    assert env.directory.sessions.resolve_session(session)["id"] == 2  # type: ignore[index]
     with pytest.raises(SessionError):
-        env.directory.consume_login_link(link)
+        env.directory.sessions.consume_login_link(link)
     with pytest.raises(SessionError):
-        env.directory.consume_login_link(session)  # a session is not a link
+        env.directory.sessions.consume_login_link(session)  # a session is not a link
     with pytest.raises(SessionError):
-        env.directory.create_login_link(99)
+        env.directory.sessions.create_login_link(99)
 
 
 def test_login_link_expires(env: Env) -> None:
-    link = env.directory.create_login_link(1)
+    link = env.directory.sessions.create_login_link(1)
     env.clock.advance(600)
     with pytest.raises(SessionError):
-        env.directory.consume_login_link(link)
+        env.directory.sessions.consume_login_link(link)
     with pytest.raises(SessionError):  # and it was used up by the failed attempt
-        env.directory.consume_login_link(link)
+        env.directory.sessions.consume_login_link(link)
 
 
 def test_session_lifetime_deactivation_and_logout(env: Env) -> None:
-    s1 = env.directory.consume_login_link(env.directory.create_login_link(2))
-    s2 = env.directory.consume_login_link(env.directory.create_login_link(3))
+    s1 = env.directory.sessions.consume_login_link(env.directory.sessions.create_login_link(2))
+    s2 = env.directory.sessions.consume_login_link(env.directory.sessions.create_login_link(3))
     env.clock.advance(12 * 3600 - 1)
-    assert env.directory.resolve_session(s1) is not None
+    assert env.directory.sessions.resolve_session(s1) is not None
     env.directory.set_user_active(3, False)
-    assert env.directory.resolve_session(s2) is None
-    env.directory.end_session(s1)
-    assert env.directory.resolve_session(s1) is None
-    s3 = env.directory.consume_login_link(env.directory.create_login_link(1))
+    assert env.directory.sessions.resolve_session(s2) is None
+    env.directory.sessions.end_session(s1)
+    assert env.directory.sessions.resolve_session(s1) is None
+    s3 = env.directory.sessions.consume_login_link(env.directory.sessions.create_login_link(1))
     env.clock.advance(12 * 3600)
-    assert env.directory.resolve_session(s3) is None
-    assert env.directory.resolve_session(None) is None
+    assert env.directory.sessions.resolve_session(s3) is None
+    assert env.directory.sessions.resolve_session(None) is None

@@ -29,8 +29,8 @@ class Env:
         self.directory = Directory(self.store, self.clock, SequentialIds(), self.settings)
         self.directory.ensure_seeded()
         self.resolver = DirectoryResolver(self.directory)
-        self.app = self.directory.create_app("A", ["telephony", "user"])
-        self.token = self.directory.issue_tokens(self.app.id, 2).access_token
+        self.app = self.directory.apps.create_app("A", ["telephony", "user"])
+        self.token = self.directory.tokens.issue_tokens(self.app.id, 2).access_token
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_a_resolved_caller_is_reused_while_nothing_changes(env: Env) -> None:
     assert (first.user_id, first.app_id, first.is_admin) == (2, env.app.id, False)
     assert first.scopes == frozenset({"telephony", "user"}) and first.access_token == env.token
     assert env.resolver.from_token(env.token) is first
-    assert env.directory.token_grant(env.token) is env.directory.token_grant(env.token)
+    assert env.directory.tokens.token_grant(env.token) is env.directory.tokens.token_grant(env.token)
 
 
 def test_expiry_is_checked_on_every_call(env: Env) -> None:
@@ -62,9 +62,9 @@ def test_expiry_is_checked_on_every_call(env: Env) -> None:
 
 def test_expire_tokens_and_direct_writes_take_effect_at_once(env: Env) -> None:
     env.resolver.from_token(env.token)
-    assert env.directory.expire_tokens(app_id=env.app.id) == 1
+    assert env.directory.tokens.expire_tokens(app_id=env.app.id) == 1
     assert code_of(env.resolver.from_token, env.token) == "expired_token"
-    fresh = env.directory.issue_tokens(env.app.id, 2).access_token
+    fresh = env.directory.tokens.issue_tokens(env.app.id, 2).access_token
     env.resolver.from_token(fresh)
     env.store.update("access_tokens", {"token": fresh}, {"expires_at": T0 - 5})
     assert code_of(env.resolver.from_token, fresh) == "expired_token"
@@ -73,9 +73,9 @@ def test_expire_tokens_and_direct_writes_take_effect_at_once(env: Env) -> None:
 
 
 def test_refresh_keeps_the_old_access_token_and_serves_the_new_one(env: Env) -> None:
-    pair = env.directory.issue_tokens(env.app.id, 1)
+    pair = env.directory.tokens.issue_tokens(env.app.id, 1)
     assert env.resolver.from_token(pair.access_token).is_admin
-    new = env.directory.refresh(env.app.client_id, env.app.client_secret, pair.refresh_token)
+    new = env.directory.tokens.refresh(env.app.client_id, env.app.client_secret, pair.refresh_token)
     assert env.resolver.from_token(pair.access_token).user_id == 1
     assert env.resolver.from_token(new.access_token).user_id == 1
 
@@ -86,7 +86,7 @@ def test_user_and_app_changes_reach_the_caller(env: Env) -> None:
     assert env.resolver.from_token(env.token).is_admin
     env.store.update("apps", {"id": env.app.id}, {"scopes": ["crm"]})
     assert env.resolver.from_token(env.token).scopes == frozenset({"crm"})
-    assert env.directory.get_app(env.app.id).scopes == ("crm",)
+    assert env.directory.apps.get_app(env.app.id).scopes == ("crm",)
     env.store.delete("users", {"id": 2})
     assert code_of(env.resolver.from_token, env.token) == "invalid_token"
 
@@ -94,7 +94,7 @@ def test_user_and_app_changes_reach_the_caller(env: Env) -> None:
 def test_a_deleted_app_is_invalid_but_expiry_is_reported_first(env: Env) -> None:
     env.resolver.from_token(env.token)
     env.store.delete("apps", {"id": env.app.id})
-    assert env.directory.get_app(env.app.id) is None
+    assert env.directory.apps.get_app(env.app.id) is None
     assert code_of(env.resolver.from_token, env.token) == "invalid_token"
     env.clock.advance(env.settings.access_token_ttl_s + 1)
     assert code_of(env.resolver.from_token, env.token) == "expired_token"  # as resolve_access_token
@@ -139,7 +139,7 @@ def test_a_store_without_generations_is_simply_not_cached(tmp_path: Path) -> Non
             return getattr(self._inner, name)
 
     env = Env(tmp_path, Plain(SQLiteStore(tmp_path / "plain.sqlite3")))
-    first = env.directory.token_grant(env.token)
-    assert env.directory.token_grant(env.token) is not first
+    first = env.directory.tokens.token_grant(env.token)
+    assert env.directory.tokens.token_grant(env.token) is not first
     env.store.update("users", {"id": 2}, {"is_admin": True})
     assert env.resolver.from_token(env.token).is_admin

@@ -37,9 +37,9 @@ def services(tmp_path: Path) -> Services:
 def make_app(
     services: Services, *, installed: bool = True, scopes: tuple[str, ...] = ("placement", "telephony")
 ):
-    app = services.directory.create_app("Softphone", scopes, handler="http://localhost:5001/app.html")
+    app = services.directory.apps.create_app("Softphone", scopes, handler="http://localhost:5001/app.html")
     if installed:
-        app = services.directory.mark_installed(app.id)
+        app = services.directory.apps.mark_installed(app.id)
     return app
 
 
@@ -47,7 +47,7 @@ def bind(services: Services, app: Any, placement: str, handler: str, **extra: An
     params: dict[str, Any] = {"PLACEMENT": placement, "HANDLER": handler, **extra}
     if placement == "PAGE_BACKGROUND_WORKER":
         params.setdefault("OPTIONS", {"errorHandlerUrl": "http://localhost:5001/err"})
-    services.placements.bind(services.directory.get_app(app.id).as_row(), True, params)
+    services.placements.bind(services.directory.apps.get_app(app.id).as_row(), True, params)
 
 
 def show_card(services: Services, user_id: int, call_id: str = "externalCall.abc.1") -> list[Any]:
@@ -58,7 +58,7 @@ def show_card(services: Services, user_id: int, call_id: str = "externalCall.abc
 
 
 def login(client: TestClient, services: Services, user_id: int) -> None:
-    link = services.directory.create_login_link(user_id)
+    link = services.directory.sessions.create_login_link(user_id)
     response = client.get(f"/login/{link}", follow_redirects=False)
     assert response.status_code == 303
 
@@ -141,7 +141,7 @@ def test_descriptor_names_form_and_fields(services: Services) -> None:
     assert fields["PLACEMENT"] == "PAGE_BACKGROUND_WORKER"
     assert json.loads(fields["PLACEMENT_OPTIONS"]) == {"ID": "PAGE_BACKGROUND_WORKER", "URI": "/?a=1"}
     # the tokens in the form are real, usable tokens for this app and user
-    token_app, token_user = services.directory.resolve_access_token(fields["AUTH_ID"])
+    token_app, token_user = services.directory.tokens.resolve_access_token(fields["AUTH_ID"])
     assert (token_app.id, int(token_user["id"])) == (app.id, 2)
 
 
@@ -163,7 +163,7 @@ def test_every_render_has_a_fresh_sid_and_fresh_tokens(services: Services) -> No
 
 def test_init_data_types_and_first_run_once(services: Services) -> None:
     app = make_app(services, installed=False)
-    services.directory.set_user_options(app.id, 1, {"theme": "dark"})
+    services.directory.apps.set_user_options(app.id, 1, {"theme": "dark"})
     first = render(services, app.id, user_id=1, options={"ID": "PAGE_BACKGROUND_WORKER", "URI": "/"})
     init = first["initData"]
     assert set(init) == {
@@ -253,7 +253,7 @@ def test_no_session_gets_the_login_page_not_the_portal(client: TestClient) -> No
 
 def test_bad_or_reused_login_link_is_refused(client: TestClient, services: Services) -> None:
     assert client.get("/login/nope", follow_redirects=False).status_code == 401
-    link = services.directory.create_login_link(2)
+    link = services.directory.sessions.create_login_link(2)
     first = client.get(f"/login/{link}", follow_redirects=False)
     assert first.status_code == 303
     client.cookies.clear()
@@ -263,7 +263,7 @@ def test_bad_or_reused_login_link_is_refused(client: TestClient, services: Servi
 
 
 def test_login_sets_an_httponly_lax_cookie_and_redirects_home(client: TestClient, services: Services) -> None:
-    link = services.directory.create_login_link(2)
+    link = services.directory.sessions.create_login_link(2)
     response = client.get(f"/login/{link}", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/"
@@ -276,7 +276,7 @@ def test_login_sets_an_httponly_lax_cookie_and_redirects_home(client: TestClient
 
 
 def test_login_next_is_never_an_open_redirect(client: TestClient, services: Services) -> None:
-    link = services.directory.create_login_link(2)
+    link = services.directory.sessions.create_login_link(2)
     response = client.get(f"/login/{link}?next=//evil.example/", follow_redirects=False)
     assert response.headers["location"] == "/"
 
@@ -478,13 +478,13 @@ def test_generic_commands_run_on_the_server(client: TestClient, services: Servic
         auth = page.request(t="cmd", sid=sid, cmd="refreshAuth", params=[])["reply"]
         assert set(auth) == {"AUTH_ID", "AUTH_EXPIRES", "REFRESH_ID"} and auth["AUTH_EXPIRES"] == 3600
         assert auth["AUTH_ID"] != boot["background"][0]["fields"]["AUTH_ID"]
-        assert services.directory.resolve_access_token(auth["AUTH_ID"])[0].id == app.id
+        assert services.directory.tokens.resolve_access_token(auth["AUTH_ID"])[0].id == app.id
         echo = page.request(t="cmd", sid=sid, cmd="setUserOption", params={"name": "n", "value": 5})
         assert echo["reply"] == {"name": "n", "value": 5}
-        assert services.directory.user_options(app.id, 2) == {"n": 5}
+        assert services.directory.apps.user_options(app.id, 2) == {"n": 5}
         # not an admin: setAppOption gets no reply and changes nothing
         assert page.request(t="cmd", sid=sid, cmd="setAppOption", params={"name": "a", "value": 1})["noReply"]
-        assert services.directory.app_options(app.id) == {}
+        assert services.directory.apps.app_options(app.id) == {}
         assert page.request(t="cmd", sid=sid, cmd="bogus", params=[])["noReply"] is True
         assert any(f["kind"] == "command_ignored" for f in services.conformance.findings(app.id))
 
@@ -501,7 +501,7 @@ def test_set_install_finish_marks_installed_and_reloads_the_frame(
         page = PageSocket(raw, boot["pageId"])
         answer = page.request(t="cmd", sid=sid, cmd="setInstallFinish", params={})
         assert answer["noReply"] is True
-        assert services.directory.get_app(app.id).installed
+        assert services.directory.apps.get_app(app.id).installed
         reload = answer["reload"]
         assert reload["appSid"] != sid and "install_finished=Y" in reload["action"]
 

@@ -157,13 +157,13 @@ def services_of(client: TestClient) -> Services:
 def open_page(client: TestClient, placement: str = "PAGE_BACKGROUND_WORKER") -> dict[str, Any]:
     """Install an app with a worker (and a CALL_CARD tab), log USER in, render the portal; the boot JSON."""
     services = services_of(client)
-    app = services.directory.create_app("Softphone", ("placement", "telephony"), handler=HANDLER)
-    app = services.directory.mark_installed(app.id)
-    row = services.directory.get_app(app.id).as_row()
+    app = services.directory.apps.create_app("Softphone", ("placement", "telephony"), handler=HANDLER)
+    app = services.directory.apps.mark_installed(app.id)
+    row = services.directory.apps.get_app(app.id).as_row()
     services.placements.bind(row, True, {"PLACEMENT": "PAGE_BACKGROUND_WORKER", "HANDLER": HANDLER,
                                          "OPTIONS": {"errorHandlerUrl": "http://localhost:5001/err"}})
     services.placements.bind(row, True, {"PLACEMENT": "CALL_CARD", "HANDLER": TAB_HANDLER})
-    link = services.directory.create_login_link(USER)
+    link = services.directory.sessions.create_login_link(USER)
     assert client.get(f"/login/{link}", follow_redirects=False).status_code == 303
     html = client.get("/").text
     match = re.search(r'id="callcard-boot">(.*?)</script>', html, re.S)

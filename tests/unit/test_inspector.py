@@ -57,7 +57,7 @@ def services_of(client: TestClient) -> Any:
 
 
 def login(client: TestClient, user_id: int = 1) -> None:
-    link = services_of(client).directory.create_login_link(user_id)
+    link = services_of(client).directory.sessions.create_login_link(user_id)
     assert client.get(f"/login/{link}", follow_redirects=False).status_code == 303
 
 
@@ -167,7 +167,7 @@ def test_card_changes_and_events_are_captured(client: TestClient) -> None:
 def test_post_messages_are_captured_per_frame_in_both_directions(client: TestClient) -> None:
     services = services_of(client)
     creds = install(client)
-    app_row = services.directory.get_app(creds["app_id"]).as_row()
+    app_row = services.directory.apps.get_app(creds["app_id"]).as_row()
     services.placements.bind(app_row, True, {"PLACEMENT": "PAGE_BACKGROUND_WORKER",
                                              "HANDLER": "http://localhost:5001/bg.html",
                                              "OPTIONS": {"errorHandlerUrl": "http://localhost:5001/err"}})

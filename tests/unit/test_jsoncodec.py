@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from callcard import jsoncodec
-from callcard.domain.directory import iso, whole_second
+from callcard.domain.dates import iso, whole_second
 from callcard.rest.envelope import _ENCODER, _default, dump_json
 
 TEXTS = [

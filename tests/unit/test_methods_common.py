@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import ADMIN, ALL_SCOPES, OPERATOR, Portal, error_of
 
-from callcard.domain.directory import iso
+from callcard.domain.dates import iso
 
 INSUFFICIENT = (
     403,
@@ -133,11 +133,11 @@ def test_batch_runs_registered_methods(portal: Portal) -> None:
 
 def test_expired_token_then_refresh(portal: Portal) -> None:
     directory = portal.services.directory
-    assert directory.expire_tokens(portal.app.id) >= 2
+    assert directory.tokens.expire_tokens(portal.app.id) >= 2
     assert error_of(portal.call("user.current")) == (
         401, {"error": "expired_token", "error_description": "The access token provided has expired"},
     )  # fmt: skip
-    app = directory.get_app(portal.app.id)
+    app = directory.apps.get_app(portal.app.id)
     grant = {"grant_type": "refresh_token", "client_id": app.client_id, "client_secret": app.client_secret,
              "refresh_token": portal.admin.refresh_token}  # fmt: skip
     refreshed = portal.client.get("/oauth/token/", params=grant)

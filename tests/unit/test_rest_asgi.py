@@ -101,8 +101,8 @@ def real_app(tmp_path: Any, name: str, *, shortcut: bool) -> tuple[TestClient, s
     if not shortcut:
         app.user_middleware.clear()
     directory = app.state.services.directory
-    installed = directory.create_app("A", ["telephony", "user"])
-    return TestClient(app), directory.issue_tokens(installed.id, 1).access_token
+    installed = directory.apps.create_app("A", ["telephony", "user"])
+    return TestClient(app), directory.tokens.issue_tokens(installed.id, 1).access_token
 
 
 def test_the_rest_shortcut_answers_as_the_router_does(tmp_path: Any) -> None:

@@ -40,9 +40,9 @@ class Operations:
     def create_app(self, name: str, scopes: list[str], handler: str = "") -> dict[str, Any]:
         """Install an app on the local portal and hand out its credentials with tokens for user 1."""
         directory = self.s.directory
-        app = directory.create_app(name, scopes, handler)
-        app = directory.mark_installed(app.id)
-        pair = directory.issue_tokens(app.id, 1)
+        app = directory.apps.create_app(name, scopes, handler)
+        app = directory.apps.mark_installed(app.id)
+        pair = directory.tokens.issue_tokens(app.id, 1)
         payload = directory.oauth_payload(app, 1, pair)
         return {
             "app_id": app.id,
@@ -59,7 +59,7 @@ class Operations:
         }
 
     def _telephony_app(self, app_id: int | None) -> Any:
-        apps = self.s.directory.list_apps()
+        apps = self.s.directory.apps.list_apps()
         if app_id is not None:
             for app in apps:
                 if app.id == app_id:

@@ -114,24 +114,24 @@ def control_routes(services: Services, *, openapi: Callable[[], dict[str, Any]] 
         return ops.create_app(name, [str(s).strip() for s in scopes if str(s).strip()], str(b.get("handler") or ""))
 
     async def list_apps(request: Request) -> Any:
-        return [ops.app_view(a) for a in services.directory.list_apps()]
+        return [ops.app_view(a) for a in services.directory.apps.list_apps()]
 
     async def create_webhook(request: Request) -> Any:
         b = await body(request)
         scopes = b.get("scopes") or ["telephony", "placement", "crm", "user"]
         if isinstance(scopes, str):
             scopes = scopes.split(",")
-        hook = services.directory.create_webhook(int(b["user_id"]), scopes)
+        hook = services.directory.webhooks.create_webhook(int(b["user_id"]), scopes)
         return {"url": f"{services.settings.public_url}/rest/{hook.user_id}/{hook.code}/", "id": hook.id}
 
     async def login_url(request: Request) -> Any:
         b = await body(request)
-        token = services.directory.create_login_link(int(b.get("user_id") or 1))
+        token = services.directory.sessions.create_login_link(int(b.get("user_id") or 1))
         return {"url": f"{services.settings.public_url}/login/{token}"}
 
     async def expire_tokens(request: Request) -> Any:
         b = await body(request)
-        n = services.directory.expire_tokens(opt_int(b.get("app_id")), opt_int(b.get("user_id")))
+        n = services.directory.tokens.expire_tokens(opt_int(b.get("app_id")), opt_int(b.get("user_id")))
         return {"expired": n}
 
     async def calls(request: Request) -> Any:

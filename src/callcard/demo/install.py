@@ -18,10 +18,10 @@ SCOPES = ["telephony", "placement", "crm", "user"]
 
 def install_demo(services: Any, demo_url: str) -> Any:
     directory = services.directory
-    app = next((a for a in directory.list_apps() if a.name == DEMO_APP_NAME), None)
+    app = next((a for a in directory.apps.list_apps() if a.name == DEMO_APP_NAME), None)
     if app is None:
-        app = directory.create_app(DEMO_APP_NAME, SCOPES, f"{demo_url}/")
-    app = directory.mark_installed(app.id)
+        app = directory.apps.create_app(DEMO_APP_NAME, SCOPES, f"{demo_url}/")
+    app = directory.apps.mark_installed(app.id)
     row = app.as_row()
     placements = services.placements
     placements.unbind(row, True, {"PLACEMENT": "PAGE_BACKGROUND_WORKER"})

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import error
-from .directory import iso
+from .dates import iso
 
 __all__ = [
     "FINISH_PARAMS", "REGISTER_PARAMS", "international", "merge_params", "parse_start_date",

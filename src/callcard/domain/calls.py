@@ -3,7 +3,8 @@ click-to-call (ONEXTERNALCALLSTART) and callback requests (ONEXTERNALCALLBACKSTA
 
 Every REST-facing method takes already-coerced values and returns ``(result, events)``; the events come
 from the card service (register/show/hide/finish open and close cards, call-card.md §9) and the surface
-publishes them. Validation order and error texts follow the platform's voximplant REST module.
+publishes them. Validation order and error texts follow the platform's voximplant REST module. What a
+call does in the CRM (bindings, auto-created leads, the call activity, searchCrmEntities) is callcrm.py's.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ..clock import Clock, IdSource
-from ..errors import BitrixError, error
+from ..errors import error
 from ..settings import Settings
 from ..store import Row, Store
+from .callcrm import CallCrm
 from .callparams import (
     FINISH_PARAMS,
     REGISTER_PARAMS,
@@ -32,12 +34,11 @@ from .events import Event
 from .lines import ExternalLines
 from .records import CallRecords
 
-__all__ = ["CALL_TYPES", "CardPort", "ExternalCalls", "direction_of", "strip_letters"]
+__all__ = ["CALL_TYPES", "CardPort", "ExternalCalls", "direction_of"]
 
 #: TYPE → card direction (call-card.md §1): 1 outgoing, 2 incoming, 3 incoming with redirect,
 #: 4 callback, 5 info call (rendered as incoming).
 CALL_TYPES: dict[int, str] = {1: "outgoing", 2: "incoming", 3: "incoming", 4: "callback", 5: "incoming"}
-_LEAD_TITLE = {"outgoing": "Outgoing call", "incoming": "Incoming call", "callback": "Callback"}
 Result = tuple[Any, list[Event]]
 
 
@@ -62,6 +63,7 @@ class ExternalCalls:
         self.directory, self.crm, self.cards, self.settings = directory, crm, cards, settings
         self.lines = ExternalLines(store)
         self.records = CallRecords(store, clock, ids, settings)
+        self.call_crm = CallCrm(crm, directory)
 
     # -- register -----------------------------------------------------------------------------------
 
@@ -115,46 +117,25 @@ class ExternalCalls:
     def _create(self, app_id: int | None, uid: int, phone: str, call_type: int, key: str, start_ts: float,
                 start_iso: str, line: Row | None, external_call_id: str, crm_create: bool,
                 crm_source: str | None, crm_entity_type: str | None, crm_entity_id: int | None) -> Row:
-        portal_user = self.directory.find_by_inner_phone(phone)
-        crm_enabled = portal_user is None  # a call to an inner extension is a portal call: no CRM
-        etype, eid, bindings = "", 0, []
-        if crm_entity_type and crm_entity_id is not None:
-            etype, eid = str(crm_entity_type).upper(), int(crm_entity_id)
-            bindings = [{"ENTITY_TYPE": etype, "ENTITY_ID": eid}]
-        elif crm_enabled:
-            found = self.crm.find_by_phone(phone)
-            if found:
-                etype, eid = found[0]
-                bindings = self._bindings(etype, eid)
-        lead_id, lead_error, created = None, "", []
+        # an outgoing call (TYPE 1) on a line may create a lead only if the line's CRM_AUTO_CREATE is Y
         auto_create = line is None or call_type != 1 or line["crm_auto_create"] == "Y"
-        if not etype and crm_create and crm_enabled and auto_create:
-            title = f"{_LEAD_TITLE[direction_of(call_type)]} {phone}"
-            try:
-                lead = {"TITLE": title, "SOURCE_ID": crm_source or "CALL",
-                        "PHONE": [{"VALUE": phone, "VALUE_TYPE": "WORK"}]}
-                lead_id = self.crm.add("LEAD", lead, user_id=uid)
-            except BitrixError as exc:
-                lead_error = exc.description
-            else:
-                etype, eid = "LEAD", lead_id
-                created = [{"ENTITY_TYPE": "LEAD", "ENTITY_ID": lead_id}]
-                bindings = list(created)
+        crm = self.call_crm.bind(phone, uid, direction_of(call_type), entity_type=crm_entity_type,
+                                 entity_id=crm_entity_id, create_lead=crm_create and auto_create,
+                                 source=crm_source)
         call_id = f"externalCall.{self.ids.hex(16)}.{int(self.clock.now())}"
         row: Row = {
             "call_id": call_id, "app_id": app_id, "user_id": uid, "phone_number": phone, "type": call_type,
             "line_number": line["number"] if line else "", "external_call_id": external_call_id,
-            "call_start_date": start_iso, "call_start_ts": start_ts, "crm_entity_type": etype,
-            "crm_entity_id": eid, "crm_bindings": bindings, "crm_created_lead": lead_id,
-            "crm_created_entities": created, "crm_enabled": crm_enabled,
-            "portal_user_id": int(portal_user["id"]) if portal_user else None, "dedup_key": key,
-            "created_at": self.clock.now(),
+            "call_start_date": start_iso, "call_start_ts": start_ts, "crm_entity_type": crm.entity_type,
+            "crm_entity_id": crm.entity_id, "crm_bindings": crm.bindings, "crm_created_lead": crm.created_lead,
+            "crm_created_entities": crm.created_entities, "crm_enabled": crm.crm_enabled,
+            "portal_user_id": crm.portal_user_id, "dedup_key": key, "created_at": self.clock.now(),
         }
         self.store.insert("calls", row)
         # The row as a read would return it, without reading it back: the two columns not written take
         # their defaults, the flag comes back as an integer (register and _show read nothing else).
-        return {**row, "type": int(call_type), "crm_activity_id": 0, "crm_enabled": int(crm_enabled),
-                "lead_error": lead_error}
+        return {**row, "type": int(call_type), "crm_activity_id": 0, "crm_enabled": int(crm.crm_enabled),
+                "lead_error": crm.lead_error}
 
     def _duplicate(self, key: str, line: Row | None, external_call_id: str, now: float) -> Row | None:
         """The platform's dedup: same user, number, TYPE and app, started within the window; line and
@@ -178,14 +159,6 @@ class ExternalCalls:
             "CRM_ENTITY_TYPE": (etype or None) if dedup else etype,
             "CRM_ENTITY_ID": eid or None,
         }
-
-    def _bindings(self, etype: str, eid: int) -> list[dict[str, Any]]:
-        bindings: list[dict[str, Any]] = [{"ENTITY_TYPE": etype, "ENTITY_ID": eid}]
-        if etype == "CONTACT":  # a contact's company is bound to the activity too
-            company = self.crm.get("CONTACT", eid).get("COMPANY_ID")
-            if company and self.crm.exists("COMPANY", int(company)):
-                bindings.append({"ENTITY_TYPE": "COMPANY", "ENTITY_ID": int(company)})
-        return bindings
 
     # -- show / hide --------------------------------------------------------------------------------
 
@@ -256,11 +229,9 @@ class ExternalCalls:
         with self.store.transaction():
             if self.store.count("call_stats", {"call_id": call_id}):  # count: no row to cache or decode
                 raise error("ERROR_CORE", "Unexpected database error")
-            for entity in row["crm_created_entities"] or []:  # auto-created entities go to the finisher
-                if self.crm.exists(entity["ENTITY_TYPE"], int(entity["ENTITY_ID"])):
-                    self.crm.update(entity["ENTITY_TYPE"], entity["ENTITY_ID"], {"ASSIGNED_BY_ID": uid},
-                                    user_id=uid)
-            app = self.directory.get_app(row["app_id"]) if row["app_id"] is not None else None
+            # auto-created entities go to the finisher
+            self.call_crm.hand_over(row["crm_created_entities"] or [], uid)
+            app = self.directory.apps.get_app(row["app_id"]) if row["app_id"] is not None else None
             record: dict[str, Any] = {
                 "CALL_ID": call_id, "EXTERNAL_CALL_ID": row["external_call_id"] or None,
                 "PORTAL_USER_ID": uid,
@@ -278,7 +249,7 @@ class ExternalCalls:
             if row["crm_entity_type"] and int(row["crm_entity_id"] or 0) > 0:
                 record["CRM_ENTITY_TYPE"] = row["crm_entity_type"]
                 record["CRM_ENTITY_ID"] = int(row["crm_entity_id"])
-                record["CRM_ACTIVITY_ID"] = self._activity(row, record)
+                record["CRM_ACTIVITY_ID"] = self.call_crm.add_activity(row, record, direction_of(row["type"]))
             # The record carries its own ID, known only once the row exists: insert a placeholder and
             # write the record once (the transaction hides the placeholder; encoding it twice costs more).
             stat_id = self.store.insert("call_stats", {
@@ -291,17 +262,6 @@ class ExternalCalls:
                 self.records.attach(call_id, record_url=record_url)
             self.store.delete("calls", {"call_id": call_id})
         return record, events
-
-    def _activity(self, row: Row, record: Mapping[str, Any]) -> int | None:
-        etype, eid = row["crm_entity_type"], int(row["crm_entity_id"])
-        if not self.crm.exists(etype, eid):
-            return None
-        subject = f"{_LEAD_TITLE[direction_of(row['type'])]} {row['phone_number']}"
-        return self.crm.add_call_activity(etype, eid, row["call_id"], subject, {
-            "DIRECTION": direction_of(row["type"]), "DURATION": record["CALL_DURATION"],
-            "STATUS_CODE": record["CALL_FAILED_CODE"], "USER_ID": record["PORTAL_USER_ID"],
-            "BINDINGS": row["crm_bindings"] or [],
-        })
 
     def stats(self, call_id: str) -> dict[str, Any] | None:
         """The finish record of a finished call (for the UI and tests)."""
@@ -325,27 +285,7 @@ class ExternalCalls:
 
     def search_crm_entities(self, phone_number: Any) -> Result:
         """``externalCall.searchCrmEntities``: matches in the platform's order CONTACT, LEAD, COMPANY."""
-        phone = str(phone_number or "")
-        if phone == "":
-            raise error("ERROR_CORE", "PHONE_NUMBER is empty")
-        order = ("CONTACT", "LEAD", "COMPANY")
-        found = sorted(self.crm.find_by_phone(phone), key=lambda t: (order.index(t[0]), t[1]))
-        out = []
-        for etype, eid in found:
-            assigned = self.crm.assigned_by(etype, eid)
-            user = self.directory.get_user(assigned)
-            out.append({
-                "CRM_ENTITY_TYPE": etype, "CRM_ENTITY_ID": eid, "ASSIGNED_BY_ID": assigned,
-                "NAME": self.crm.entity_name(etype, eid),
-                "ASSIGNED_BY": {
-                    "ID": str(user["id"]) if user else None, "TIMEMAN_STATUS": "NOT_INSTALLED",
-                    "USER_PHONE_INNER": (user["uf_phone_inner"] or None) if user else None,
-                    "WORK_PHONE": (user["work_phone"] or None) if user else None,
-                    "PERSONAL_PHONE": (user["personal_phone"] or None) if user else None,
-                    "PERSONAL_MOBILE": (user["personal_mobile"] or None) if user else None,
-                },
-            })
-        return out, []
+        return self.call_crm.search(phone_number), []
 
     def line_add(self, app_id: int | None, number: Any, name: Any = None,
                  crm_auto_create: Any = None) -> Result:

@@ -1,23 +1,19 @@
 """One call card as a pure state machine (call-card.md §1, §3, §5, §8).
 
-``CallCard`` holds every field of call-card.md §1 and the primitives the service composes: UI state,
-call state, timer, fold, comment editor, button presses, ``close()``, ``autoClose()`` and the delayed
-close. It never reads the clock: methods take ``now`` (Unix seconds). Operations return the events they
-cause; ``BackgroundCallCard::*`` events are emitted only for external cards (README decision 9),
-``CallCard::*`` events always.
-
-The command failure replies of the postMessage wire live here too (they are reply payloads, not REST
-errors): ``card_undefined_reply()`` and ``invalid_ui_state_reply()``.
+``CallCard`` adds to the card's fields (``CardState`` in cardstate.py, which also holds the snapshot) the
+primitives the service composes: UI state, call state, timer, fold, comment editor, button presses,
+``close()``, ``autoClose()`` and the delayed close. It never reads the clock: methods take ``now`` (Unix
+seconds). Operations return the events they cause; ``BackgroundCallCard::*`` events are emitted only for
+external cards (README decision 9), ``CallCard::*`` events always.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
+from .cardstate import CALL_STATES, CardState
 from .events import BACKGROUND_PREFIX, CARD_PREFIX, NO_PAYLOAD, Event
+from .jsvalues import js_string
 from .uistate import (
     BUTTON_EVENTS,
     CLOSABLE_STATES,
@@ -28,116 +24,17 @@ from .uistate import (
     state_buttons,
 )
 
-__all__ = [
-    "CALL_STATES",
-    "CARD_UNDEFINED",
-    "DEFAULT_STATUS_TEXT",
-    "DIALPAD_KEYS",
-    "DIRECTIONS",
-    "INVALID_UI_STATE",
-    "CallCard",
-    "card_undefined_reply",
-    "default_title",
-    "invalid_ui_state_reply",
-    "js_string",
-    "js_truthy",
-]
+__all__ = ["DIALPAD_KEYS", "CallCard"]
 
-CARD_UNDEFINED: Final = "Call card is undefined"
-INVALID_UI_STATE: Final = "Invalid ui state"
-DIRECTIONS: Final = ("incoming", "outgoing", "callback")
-CALL_STATES: Final = ("idle", "connecting", "connected")
 DIALPAD_KEYS: Final = frozenset("0123456789*#")
 QUALITY_GRADES: Final = ("1", "2", "3", "4", "5")
-DEFAULT_STATUS_TEXT: Final = "Connected"
 
 
-def card_undefined_reply() -> list[dict[str, str]]:
-    """The guard failure every CallCard* command (but GetListUiStates) answers (call-card.md §4)."""
-    return [{"result": "error", "errorCode": CARD_UNDEFINED}]
+class CallCard(CardState):
+    """The state of one user's call card. Mutating methods return the events they cause.
 
-
-def invalid_ui_state_reply() -> list[dict[str, str]]:
-    return [{"result": "error", "errorCode": INVALID_UI_STATE}]
-
-
-def js_truthy(value: object) -> bool:
-    """JavaScript truthiness: the platform tests command params with ``!!value`` (so "false" is true)."""
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int | float):
-        return value != 0 and not math.isnan(value)
-    if isinstance(value, str):
-        return value != ""
-    return True
-
-
-def js_string(value: object) -> str:
-    """How a param renders as text on the card; missing (None) is the empty string (team choice)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def default_title(direction: str, phone_number: str) -> str:
-    """The host's title template until an app sets its own."""
-    shown = {"unknown": "Unknown number", "hidden": "Hidden number"}.get(phone_number, phone_number)
-    if direction == "callback":
-        return f"Callback to {shown}"
-    if direction == "outgoing":
-        return f"Outgoing call to {shown}"
-    return f"Incoming call from {shown}"
-
-
-@dataclass
-class CallCard:
-    """The state of one user's call card. Mutating methods return the events they cause."""
-
-    user_id: int
-    call_id: str
-    phone_number: str
-    direction: str = "incoming"
-    line_number: str = ""
-    line_name: str = ""
-    call_state: str = "idle"
-    ui_state: UiState = UiState.externalCard
-    title: str = ""
-    status_text: str = ""
-    muted: bool = False
-    held: bool = False
-    # timer: initialTimestamp is set on the first start only; 0 means "not started / hidden"
-    timer_running: bool = False
-    timer_shown: bool = False
-    timer_initial: float = 0.0
-    timer_stopped_at: float = 0.0
-    allow_auto_close: bool = True
-    folded: bool = False
-    crm_entity_type: str = ""
-    crm_entity_id: int = 0
-    crm_activity_id: int = 0
-    crm_bindings: list[dict[str, Any]] = field(default_factory=list)
-    show_crm_card: bool = True
-    is_external_call: bool = True
-    # conditions that never hold in callcard, kept so the model matches the platform's
-    call_list_mode: bool = False
-    device_call: bool = False
-    sip_phone: bool = False
-    used: bool = False
-    comment_text: str = ""
-    comment_editor_open: bool = False
-    close_at: float | None = None  # deadline of the delayed close (autoClose while blocked)
-    restore_until: float | None = None  # the owning page unloaded; reclaim before this or it closes
-    closed: bool = False
-    app_id: int | None = None
-    created_at: float = 0.0
+    The fields and the snapshot (``to_dict``/``from_dict``) are ``CardState``'s; a field added here
+    instead would be missing from the snapshot."""
 
     # -- events ----------------------------------------------------------------------------------------
 
@@ -434,28 +331,3 @@ class CallCard:
             # the background-app dialog: the card's number and the picked user or phone
             return {"phoneNumber": self.phone_number, "target": target}
         return {"type": "user" if is_user else "pstn", "target": target}
-
-    # -- persistence -----------------------------------------------------------------------------------
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe snapshot (field name -> value; uiState by key); ``from_dict`` restores it."""
-        # Field by field rather than dataclasses.asdict, which recurses and deep-copies every value: it
-        # was the largest single cost of a card command (~57 µs of ~150), and it runs 2-3 times each.
-        # Every field is a scalar except crm_bindings, a list of flat dicts, copied one level down.
-        data = {name: getattr(self, name) for name in _FIELD_NAMES}
-        data["ui_state"] = self.ui_state.name
-        data["crm_bindings"] = [dict(binding) for binding in self.crm_bindings]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CallCard:
-        """Rebuild a card from ``to_dict()``; missing fields take their defaults, unknown keys are
-        ignored (so a snapshot from an older or newer callcard still loads)."""
-        values = {key: value for key, value in data.items() if key in _FIELD_SET}
-        values["ui_state"] = UiState[str(values.get("ui_state", UiState.externalCard.name))]
-        values["crm_bindings"] = [dict(binding) for binding in values.get("crm_bindings", [])]
-        return cls(**values)
-
-
-_FIELD_NAMES: Final = tuple(f.name for f in fields(CallCard))
-_FIELD_SET: Final = frozenset(_FIELD_NAMES)

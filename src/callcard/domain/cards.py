@@ -13,17 +13,11 @@ from typing import Any, Final, TypeVar
 
 from ..clock import Clock
 from ..store.base import Store
-from .card import (
-    DEFAULT_STATUS_TEXT,
-    DIRECTIONS,
-    CallCard,
-    card_undefined_reply,
-    default_title,
-    invalid_ui_state_reply,
-    js_string,
-    js_truthy,
-)
+from .card import CallCard
+from .cardreplies import card_undefined_reply, invalid_ui_state_reply
+from .cardstate import DEFAULT_STATUS_TEXT, DIRECTIONS, default_title
 from .events import Event
+from .jsvalues import js_string, js_truthy
 from .uistate import (
     CALL_CARD_COMMANDS,
     HIDDEN_STATES,

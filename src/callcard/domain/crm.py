@@ -13,8 +13,8 @@ from typing import Any
 from ..clock import Clock
 from ..errors import error
 from ..store import Row, Store
+from .dates import iso as _iso
 from .derived import DerivedCache
-from .directory import iso as _iso
 from .filters import order_rows, page, row_matches
 
 __all__ = [

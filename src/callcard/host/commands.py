@@ -26,8 +26,9 @@ from .frames import LOCAL_REPLIES, FrameFactory, Layout, LayoutRegistry
 from .pages import entity_html
 
 if TYPE_CHECKING:
+    from .ownership import Page
     from .requests import AfterReply
-    from .ws import Page, PageManager
+    from .ws import PageManager
 
 __all__ = ["PageCommands", "PageRequestError"]
 
@@ -131,7 +132,7 @@ class PageCommands:
     # generic commands the server runs (wire-protocol.md §8)
 
     def _cmd_refreshAuth(self, page: Page, layout: Layout, params: Any) -> dict[str, Any]:  # noqa: N802
-        pair = self.s.directory.issue_tokens(layout.app_id, layout.user_id)
+        pair = self.s.directory.tokens.issue_tokens(layout.app_id, layout.user_id)
         return _ok(
             {
                 "AUTH_ID": pair.access_token,
@@ -142,7 +143,7 @@ class PageCommands:
 
     def _cmd_setUserOption(self, page: Page, layout: Layout, params: Any) -> dict[str, Any]:  # noqa: N802
         if isinstance(params, dict) and isinstance(params.get("name"), str):
-            self.s.directory.set_user_options(
+            self.s.directory.apps.set_user_options(
                 layout.app_id, layout.user_id, {params["name"]: params.get("value")}
             )
         return _ok(params)
@@ -151,7 +152,7 @@ class PageCommands:
         if not self.s.directory.is_admin(layout.user_id):
             return dict(NO_ANSWER)  # the platform answers non-admins nothing
         if isinstance(params, dict) and isinstance(params.get("name"), str):
-            self.s.directory.set_app_options(layout.app_id, {params["name"]: params.get("value")})
+            self.s.directory.apps.set_app_options(layout.app_id, {params["name"]: params.get("value")})
         return _ok(params)
 
     def _cmd_setInstall(self, page: Page, layout: Layout, params: Any) -> dict[str, Any]:  # noqa: N802
@@ -159,7 +160,7 @@ class PageCommands:
 
     def _cmd_setInstallFinish(self, page: Page, layout: Layout, params: Any) -> dict[str, Any]:  # noqa: N802
         value = params.get("value") if isinstance(params, dict) else None
-        self.s.directory.mark_installed(layout.app_id)
+        self.s.directory.apps.mark_installed(layout.app_id)
         descriptor = self.factory.render(
             page.ctx,
             page_id=page.page_id,
@@ -189,7 +190,7 @@ class PageCommands:
         """Render a tab frame (CALL_CARD or a CRM detail tab) or an app's DEFAULT page (a slider)."""
         is_admin = self.s.directory.is_admin(page.user_id)
         if placement == DEFAULT:
-            app = self.s.directory.get_app(int(row_id))
+            app = self.s.directory.apps.get_app(int(row_id))
             if app is None or not app.handler or not (app.installed or is_admin):
                 raise PageRequestError("the app has no page to open")
             opts = dict(options) if isinstance(options, dict) else {}
@@ -220,7 +221,7 @@ class PageCommands:
         row = next((r for r in rows if int(r["id"]) == _int(row_id)), None)
         if row is None:
             raise PageRequestError(f"no {placement} registration {row_id!r}")
-        app = self.s.directory.get_app(int(row["app_id"]))
+        app = self.s.directory.apps.get_app(int(row["app_id"]))
         title = tab_title(row, self.s.settings.lang, app.name if app else "")
         return _ok(
             self.factory.render(

@@ -222,12 +222,12 @@ class FrameFactory:
     ) -> dict[str, Any]:
         """One descriptor (JSON-ready) for a frame of ``app_id`` shown to ``user_id`` in ``placement``."""
         s = self.s
-        app = s.directory.get_app(app_id)
+        app = s.directory.apps.get_app(app_id)
         if app is None:
             raise LookupError(f"app {app_id} does not exist")
         is_admin = s.directory.is_admin(user_id)
         sid = s.ids.hex(16)
-        pair = s.directory.issue_tokens(app_id, user_id)
+        pair = s.directory.tokens.issue_tokens(app_id, user_id)
         member_id = s.directory.member_id
         status = app.status or s.settings.app_status
 
@@ -262,11 +262,11 @@ class FrameFactory:
             "AUTH_EXPIRES": int(pair.expires_in),
             "REFRESH_ID": pair.refresh_token,
             "MEMBER_ID": member_id,
-            "FIRST_RUN": bool(s.directory.take_first_run(app_id)),
+            "FIRST_RUN": bool(s.directory.apps.take_first_run(app_id)),
             "IS_ADMIN": is_admin,
             "INSTALL": not app.installed,
-            "USER_OPTIONS": s.directory.user_options(app_id, user_id),
-            "APP_OPTIONS": s.directory.app_options(app_id),
+            "USER_OPTIONS": s.directory.apps.user_options(app_id, user_id),
+            "APP_OPTIONS": s.directory.apps.app_options(app_id),
             "PLACEMENT": placement,
             "PLACEMENT_OPTIONS": dict(options),
         }

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .ws import Page, PageManager
+    from .ownership import Page
+    from .ws import PageManager
 
 __all__ = ["AfterReply", "PageRequests"]
 

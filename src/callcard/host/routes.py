@@ -17,8 +17,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from ..control.operations import Operations
-from ..domain.directory import SessionError
 from ..domain.placements import BACKGROUND, crm_tab_code, tab_title
+from ..domain.sessions import SessionError
 from ..errors import BitrixError
 from ..services import Services
 from . import pages as html
@@ -66,13 +66,13 @@ class _Host:
         self.pages = manager
 
     def _user(self, conn: HTTPConnection) -> dict[str, Any] | None:
-        return self.s.directory.resolve_session(conn.cookies.get(SESSION_COOKIE))
+        return self.s.directory.sessions.resolve_session(conn.cookies.get(SESSION_COOKIE))
 
     # -- login ------------------------------------------------------------------------------------------
 
     async def login(self, request: Request) -> Response:
         try:
-            session = self.s.directory.consume_login_link(request.path_params["token"])
+            session = self.s.directory.sessions.consume_login_link(request.path_params["token"])
         except SessionError as exc:
             return HTMLResponse(html.login_failed_page(str(exc)), status_code=401, headers=_NO_STORE)
         target = request.query_params.get("next", "/")
@@ -93,7 +93,7 @@ class _Host:
     async def logout(self, request: Request) -> Response:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
-            self.s.directory.end_session(token)
+            self.s.directory.sessions.end_session(token)
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -164,7 +164,7 @@ class _Host:
             )
         is_admin = bool(user["is_admin"])
         code = crm_tab_code(etype)
-        app_names = {a.id: a.name for a in self.s.directory.list_apps()}
+        app_names = {a.id: a.name for a in self.s.directory.apps.list_apps()}
         tabs = [
             {
                 "rowId": int(r["id"]),
@@ -208,7 +208,7 @@ class _Host:
         # sliders (IFRAME=Y) show content only: no second set of background workers, no second card
         embedded = request.query_params.get("IFRAME") == "Y"
         page = self.pages.new_page(uid, ctx, crm=crm, embedded=embedded)
-        apps = {a.id: a for a in self.s.directory.list_apps()}
+        apps = {a.id: a for a in self.s.directory.apps.list_apps()}
         rows = [] if embedded else self.s.placements.background_rows(uid, is_admin)
         background = [
             self.factory.render(

@@ -1,9 +1,9 @@
-"""The page connection manager: portal pages, their WebSockets, card ownership, command relays.
+"""The page connection manager: the server end of every portal page's WebSocket, and sending to pages.
 
 Every render of a portal page registers a ``Page`` (id embedded in the HTML); the page then opens
-``/ws`` and says ``hello`` with that id. The manager keeps, per user, the connected pages in connection
-order and the *owning* page of the user's card (call-card.md §1): the first connected page claims it;
-the others ignore it. Events go to the owning page only (they are page-local on the platform).
+``/ws`` and says ``hello`` with that id. Which pages a user has and which one owns the user's card
+(call-card.md §1) is ``PageRegistry``'s (ownership.py), which ``PageManager`` extends. Events go to the
+owning page only (they are page-local on the platform); what its card UI renders is cardview.py's.
 
 Thread safety: ``send_events`` / ``push_card`` may be called from any thread (REST endpoints run in a
 thread pool, the ticker in its own task). Outgoing messages go through one ``Outlet`` per connection,
@@ -30,160 +30,38 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import itertools
 import json
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..domain import conformance as conf
 from ..domain.card import CallCard
-from ..domain.cards import NO_REPLY
 from ..domain.events import Event
-from ..errors import BitrixError
 from ..services import Services
+from . import cardview
 from .commands import PageCommands
-from .frames import FrameFactory, LayoutRegistry, PageContext
+from .frames import FrameFactory, LayoutRegistry
 from .outlet import Outlet, card_key, dumps
+from .ownership import Page, PageRegistry
 from .requests import AfterReply, PageRequests
 
-__all__ = ["Page", "PageManager"]
+__all__ = ["PageManager"]
 
 log = logging.getLogger("callcard.host.ws")
 
-#: pages rendered but never connected are forgotten after this long (their layouts with them)
-UNCONNECTED_PAGE_TTL_S = 600.0
 
-
-@dataclass
-class Page:
-    """One rendered portal page (one browser document)."""
-
-    page_id: str
-    user_id: int
-    ctx: PageContext
-    created_at: float  # time.monotonic() of the render
-    crm: tuple[str, int] | None = None  # the CRM entity a /crm/... page shows
-    outlet: Outlet | None = None  # set while connected
-    seq: int = 0  # connection order
-    closed: bool = False
-    embedded: bool = False  # a slider (IFRAME=Y): never shows the card
-
-    @property
-    def connected(self) -> bool:
-        return self.outlet is not None and not self.closed
-
-
-class PageManager:
-    """Pages per user, card ownership, and the server end of every page WebSocket."""
+class PageManager(PageRegistry):
+    """Pages per user and card ownership (``PageRegistry``), and the server end of every page WebSocket."""
 
     def __init__(self, services: Services, factory: FrameFactory, layouts: LayoutRegistry) -> None:
-        self.s = services
+        super().__init__(services, layouts)
         self.factory = factory
-        self.layouts = layouts
         self.commands = PageCommands(services, factory, layouts, self)
         self.requests = PageRequests(self)
-        self._lock = threading.RLock()
-        self._pages: dict[str, Page] = {}
-        self._owner: dict[int, tuple[str, str]] = {}  # user_id -> (page_id, call_id)
-        self._seq = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
-
-    # -- pages ----------------------------------------------------------------------------------------
-
-    def new_page(
-        self, user_id: int, ctx: PageContext, crm: tuple[str, int] | None = None, *, embedded: bool = False
-    ) -> Page:
-        """Register a page being rendered (before any of its frames are rendered)."""
-        now = time.monotonic()  # housekeeping, not domain time: a FakeClock must not expire pages
-        page = Page(
-            page_id=self.s.ids.hex(16), user_id=user_id, ctx=ctx, created_at=now, crm=crm, embedded=embedded
-        )
-        with self._lock:
-            self._forget_stale(now)
-            self._pages[page.page_id] = page
-        return page
-
-    def page(self, page_id: str) -> Page | None:
-        with self._lock:
-            return self._pages.get(page_id)
-
-    def pages_of(self, user_id: int) -> list[Page]:
-        """The user's connected pages in connection order."""
-        with self._lock:
-            live = [p for p in self._pages.values() if p.user_id == user_id and p.connected]
-        return sorted(live, key=lambda p: p.seq)
-
-    def owner_of(self, user_id: int) -> Page | None:
-        """The page that owns the user's open card, assigning the first connected page if none does yet."""
-        return self.owner_of_card(user_id, self.s.cards.get(user_id))
-
-    def owner_of_card(self, user_id: int, card: CallCard | None) -> Page | None:
-        """``owner_of`` for a card the caller has just read (``cards.get(user_id)``): no second read."""
-        return None if card is None else self._owner_for_call(user_id, card.call_id, card)
-
-    def _owner_for_call(self, user_id: int, call_id: str, card: CallCard | None = None) -> Page | None:
-        """The owning page of one call's card. Ownership outlives the card until its closing events are
-        delivered (``push_card`` of a closed card releases it). ``card``: the user's card, if just read."""
-        with self._lock:
-            current = self._owner.get(user_id)
-            if current is not None and current[1] == call_id:
-                page = self._pages.get(current[0])
-                if page is not None and page.connected:
-                    return page
-            if card is None:
-                card = self.s.cards.get(user_id)
-            if card is None or card.call_id != call_id:
-                return None
-            pages = [p for p in self.pages_of(user_id) if not p.embedded]
-            if not pages:
-                self._owner.pop(user_id, None)
-                return None
-            self._owner[user_id] = (pages[0].page_id, call_id)
-            return pages[0]
-
-    def frames(self) -> list[dict[str, Any]]:
-        """Every live app frame (layout) of every connected page, for the control API."""
-        out = []
-        for layout in self.layouts.all():
-            page = self.page(layout.page_id)
-            if page is None or not page.connected:
-                continue
-            out.append(
-                {
-                    "app_sid": layout.sid,
-                    "app_id": layout.app_id,
-                    "user_id": layout.user_id,
-                    "placement": layout.placement,
-                    "row_id": layout.row_id,
-                    "handler": layout.handler,
-                    "page_id": layout.page_id,
-                    "page_uri": page.ctx.uri,
-                    "owns_card": self.is_owner(page),
-                    "rendered_at": layout.created_at,
-                    "load_ms": layout.load_ms,
-                }
-            )
-        return out
-
-    def is_owner(self, page: Page) -> bool:
-        return self.owns(page, self.s.cards.get(page.user_id))
-
-    def owns(self, page: Page, card: CallCard | None) -> bool:
-        """``is_owner`` for the user's card the caller has just read (None: there is none)."""
-        owner = self.owner_of_card(page.user_id, card)
-        return owner is not None and owner.page_id == page.page_id
-
-    def _forget_stale(self, now: float) -> None:
-        for pid, page in list(self._pages.items()):
-            if page.outlet is None and not page.closed and now - page.created_at > UNCONNECTED_PAGE_TTL_S:
-                del self._pages[pid]
-                self.layouts.drop_page(pid)
 
     # -- sending (thread-safe) ------------------------------------------------------------------------
 
@@ -248,47 +126,19 @@ class PageManager:
         if owner is None:
             # the card is gone (or nobody owns it): release it, and tell every page so a stale card goes
             if card is None:
-                with self._lock:
-                    self._owner.pop(user_id, None)
+                self.release(user_id)
             for page in self.pages_of(user_id):
                 self.send(page, {"t": "card", "view": None}, card=True)
             return
-        shown = None if view is None else self.page_view(user_id, view)
+        shown = None if view is None else cardview.page_view(self.s, user_id, view)
         self.send(owner, {"t": "card", "view": shown}, card=True)
         for page in self.pages_of(user_id):
             if page.page_id != owner.page_id:
                 self.send(page, {"t": "card", "view": None}, card=True)
 
-    def page_view(self, user_id: int, view: dict[str, Any]) -> dict[str, Any]:
-        """What the card UI renders: ``card.view(now)`` (not changed) plus transfer targets and the CRM
-        entity's name."""
-        shown = dict(view)
-        shown["transferTargets"] = [u for u in self.user_choices() if u["id"] != user_id]
-        crm = view.get("crm")
-        if isinstance(crm, dict) and crm.get("entityType") and crm.get("entityId"):
-            try:  # the card UI shows the entity's name beside its type and id
-                name = self.s.crm.entity_name(crm["entityType"], int(crm["entityId"]))
-                shown["crm"] = {**crm, "entityName": name}
-            except (BitrixError, ValueError):
-                pass
-        return shown
-
-    def card_view(self, user_id: int) -> dict[str, Any] | None:
-        """The view the owning page of the user's card renders (None: no card)."""
-        card = self.s.cards.get(user_id)
-        return None if card is None else self.page_view(user_id, card.view(self.s.clock.now()))
-
     def user_choices(self) -> list[dict[str, Any]]:
-        """Active portal users as ``{id, name}`` (the transfer picker, selectUser)."""
-        rows = [r for r in self.s.store.find("users") if r["active"]]
-        return [
-            {
-                "id": int(r["id"]),
-                "name": f"{r['name']} {r['last_name']}".strip() or f"User {r['id']}",
-                "position": r.get("work_position") or "",
-            }
-            for r in rows
-        ]
+        """Active portal users as ``{id, name, position}`` (the transfer picker, selectUser)."""
+        return cardview.user_choices(self.s)
 
     def toast(self, user_id: int, text: str) -> None:
         for page in self.pages_of(user_id):
@@ -336,9 +186,7 @@ class PageManager:
                 await ws.close(code=4404)
                 return
             outlet = Outlet(ws, dumps)
-            with self._lock:
-                page.outlet = outlet
-                page.seq = next(self._seq)
+            self.connect(page, outlet)
             writer = asyncio.create_task(outlet.run())
             outlet.hold()
             try:
@@ -376,17 +224,11 @@ class PageManager:
         # `initialized`; fire it again and let the bridge replay it to bindings made soon (§9.5)
         events = self.s.cards.page_reclaimed(page.user_id)
         self._send_events(events, sticky_ms=self.s.settings.card_restore_s * 1000)
-        self.send(page, {"t": "card", "view": self.card_view(page.user_id)}, card=True)
+        self.send(page, {"t": "card", "view": cardview.card_view(self.s, page.user_id)}, card=True)
 
     def _disconnected(self, page: Page) -> None:
         was_owner = self.is_owner(page)
-        with self._lock:
-            page.closed = True
-            page.outlet = None
-            self._pages.pop(page.page_id, None)
-            if self._owner.get(page.user_id, ("",))[0] == page.page_id:
-                del self._owner[page.user_id]
-        self.layouts.drop_page(page.page_id)
+        self.disconnect(page)
         if not was_owner:
             return
         try:
@@ -408,7 +250,3 @@ class PageManager:
             self.s.conformance.record(app_id, kind, message=message, detail=detail)
         except Exception:
             log.exception("conformance record failed")
-
-    @staticmethod
-    def no_reply(reply: Any) -> bool:
-        return reply is NO_REPLY

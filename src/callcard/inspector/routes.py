@@ -89,7 +89,7 @@ class _Inspector:
     # -- session guards -------------------------------------------------------------------------------
 
     def _user(self, request: Request) -> dict[str, Any] | None:
-        user = self.s.directory.resolve_session(request.cookies.get(SESSION_COOKIE))
+        user = self.s.directory.sessions.resolve_session(request.cookies.get(SESSION_COOKIE))
         return dict(user) if user is not None else None
 
     def page(self, handler: Handler) -> Endpoint:
@@ -124,7 +124,7 @@ class _Inspector:
                 for u in self.s.store.find("users")]
 
     def apps(self) -> dict[int, str]:
-        return {a.id: a.name for a in self.s.directory.list_apps()}
+        return {a.id: a.name for a in self.s.directory.apps.list_apps()}
 
     def journal_state(self) -> dict[str, Any]:
         journal = self.s.journal

@@ -29,12 +29,12 @@ def oauth_routes(services: Any) -> list[Route]:
             grant = str(params.get("grant_type") or "")
             if grant != "refresh_token":
                 raise error("INVALID_REQUEST", "Only grant_type=refresh_token is supported", status=400)
-            pair = directory.refresh(
+            pair = directory.tokens.refresh(
                 str(params.get("client_id") or ""),
                 str(params.get("client_secret") or ""),
                 str(params.get("refresh_token") or ""),
             )
-            app, user = directory.resolve_access_token(pair.access_token)
+            app, user = directory.tokens.resolve_access_token(pair.access_token)
             body = directory.oauth_payload(app, int(user["id"]), pair)
             body.pop("application_token", None)  # the OAuth server does not hand it out (rest-api.md §8)
             return json_response(body)

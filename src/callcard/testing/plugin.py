@@ -125,7 +125,7 @@ def callcard_app(callcard_server: CallcardServer, request: pytest.FixtureRequest
 def _unbind_all(server: CallcardServer, app: InstalledApp) -> None:
     """Remove the app's placements and event handlers, so a shared server's next test does not render
     frames of an app server that is gone."""
-    token = server.services.directory.issue_tokens(app.app_id, 1).access_token
+    token = server.services.directory.tokens.issue_tokens(app.app_id, 1).access_token
     for row in server.rest("placement.get", auth=token).result or []:
         server.rest("placement.unbind", {"PLACEMENT": row["placement"], "HANDLER": row["handler"]},
                     auth=token)

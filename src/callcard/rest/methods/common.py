@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...domain.directory import iso
+from ...domain.dates import iso
 from ...domain.filters import parse_key
 from ...domain.placements import PLACEMENT_SCOPES
 from ...errors import error
@@ -38,8 +38,8 @@ def _user_row(ctx: CallContext) -> dict[str, Any]:
 def app_info(ctx: CallContext, raw: dict[str, Any]) -> dict[str, Any]:
     """The calling app, or the webhook pseudo-app (``ID: 0``, ``CODE: "webhook"``)."""
     directory = ctx.services.directory
-    app = directory.get_app(ctx.caller.app_id) if ctx.caller.is_app and ctx.caller.app_id else None
-    return directory.app_info(app)  # type: ignore[no-any-return]
+    app = directory.apps.get_app(ctx.caller.app_id) if ctx.caller.is_app and ctx.caller.app_id else None
+    return directory.apps.app_info(app)  # type: ignore[no-any-return]
 
 
 def profile(ctx: CallContext, raw: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +120,7 @@ def user_get(ctx: CallContext, raw: dict[str, Any]) -> ListResult:
 def _caller_scopes(ctx: CallContext) -> list[str]:
     caller = ctx.caller
     if caller.is_app and caller.app_id is not None:
-        app = ctx.services.directory.get_app(caller.app_id)
+        app = ctx.services.directory.apps.get_app(caller.app_id)
         if app is not None:
             return list(app.scopes)
     return sorted(caller.scopes)

@@ -19,7 +19,7 @@ from ...errors import error
 from ..types import to_bool
 
 if TYPE_CHECKING:
-    from ...domain.directory import App
+    from ...domain.apps import App
     from ...domain.events import Event
     from ..registry import CallContext, Registry
 
@@ -138,7 +138,7 @@ def calling_app(ctx: CallContext) -> App:
     """The app an OAuth caller acts for. App-only methods call this after the registry's
     ``WRONG_AUTH_TYPE`` check, so a missing app means its token outlived it (``invalid_token``)."""
     app_id = ctx.caller.app_id
-    app = ctx.services.directory.get_app(app_id) if app_id is not None else None
+    app = ctx.services.directory.apps.get_app(app_id) if app_id is not None else None
     if app is None:
         raise error("WRONG_AUTH_TYPE") if app_id is None else error("invalid_token")
     return app  # type: ignore[no-any-return]
