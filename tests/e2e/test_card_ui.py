@@ -220,6 +220,23 @@ def test_running_timer_counts_from_elapsed(clock_page: Any) -> None:
     assert timer_text(page) == "Call duration 02:24"
 
 
+def test_popups_and_typing_leave_the_running_timer_where_it_is(clock_page: Any) -> None:
+    # the page counts a running timer on by itself; re-rendering the body for a popup must neither
+    # blank it nor set it back to the elapsed time of the last view the server sent
+    page = clock_page
+    render(page, make_view("connected", timer={"running": True, "shown": True, "elapsed": 10.2}))
+    page.clock.run_for(5_000)
+    assert timer_text(page) == "Call duration 00:15"
+    page.click('[data-button="dialpad"]')
+    assert timer_text(page) == "Call duration 00:15"
+    page.keyboard.press("Escape")  # closes it
+    page.click('[data-button="transfer"]')
+    page.fill('[data-role="transfer-search"]', "pa")
+    assert timer_text(page) == "Call duration 00:15"
+    page.clock.run_for(1_000)
+    assert timer_text(page) == "Call duration 00:16"
+
+
 def test_stopped_timer_is_frozen(clock_page: Any) -> None:
     page = clock_page
     render(page, make_view("connected", timer={"running": False, "shown": True, "elapsed": 125.9}))

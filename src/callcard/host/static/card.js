@@ -75,7 +75,7 @@
       view: function () { return st.view; },
       main: function () { return els.main; },
       renderMain: function () { renderMain(false); },
-      syncTimer: function () { syncTimer(); }
+      paintTimer: function () { paintTimer(); }
     });
 
     // ---- skeleton ------------------------------------------------------------------------------

@@ -20,7 +20,8 @@
 
   /** Popups of one mounted card. `ctx` gives what only the card has:
    *   t(key, vars), press(name, value), view() -> current view, main() -> the card body element,
-   *   renderMain() -> re-render the body (unfolded), syncTimer() -> repaint the timer after it. */
+   *   renderMain() -> re-render the body (unfolded), paintTimer() -> repaint the running timer after it
+   *   (its current value: the view's elapsed time is as old as the view). */
   function create(ctx) {
     var t = ctx.t;
     var ps = {kind: null, fresh: false, grade: null, dialed: '', search: '', phone: ''};
@@ -106,7 +107,7 @@
       if (kind === 'dialpad') ps.dialed = '';
       if (kind === 'transfer') { ps.search = ''; ps.phone = ''; }
       ctx.renderMain();
-      ctx.syncTimer();
+      ctx.paintTimer();
       if (kind === 'transfer') {
         var s = ctx.main().querySelector('[data-focus="transfer-search"]');
         if (s) s.focus();
@@ -160,7 +161,7 @@
     /** Typing in a popup field (`role` = its data-role). */
     function input(role, field) {
       if (role === 'transfer-phone') { ps.phone = field.value; field.classList.remove('cc-invalid'); }
-      else if (role === 'transfer-search') { ps.search = field.value; ctx.renderMain(); }
+      else if (role === 'transfer-search') { ps.search = field.value; ctx.renderMain(); ctx.paintTimer(); }
     }
 
     /** Enter in a popup field: the phone number transfers, the search picks its first match. */

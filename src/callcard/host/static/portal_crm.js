@@ -42,7 +42,10 @@
 
     /** The frame `sid` was re-rendered as `fresh` (setInstallFinish). */
     function replaced(sid, fresh) {
-      Object.keys(crmFrames).forEach(function (k) { if (crmFrames[k].desc.appSid === sid) crmFrames[k] = fresh; });
+      Object.keys(crmFrames).forEach(function (k) {
+        var tracked = crmFrames[k];  // 'loading' until the server answers: no frame (and no sid) yet
+        if (tracked !== 'loading' && tracked.desc.appSid === sid) crmFrames[k] = fresh;
+      });
     }
 
     return {setup: setupCrmTabs, replaced: replaced};
