@@ -9,13 +9,16 @@ origin (localhost), in the system Chromium. Everything is timed inside the brows
 
 * **ping** — the app frame posts a string to the portal page, which echoes it back: the physical floor of
   frame <-> page messaging, in the same page and run (the portal's own listener sees it too);
+* **WebSocket echo floor** — the same, except that the page's listener sends an ``echo`` request over the
+  portal's own WebSocket and posts the pong when the server answers it (at once, doing nothing): the least
+  any round trip through the server can cost here (bench/bridge_floor.py measures it without callcard);
 * **placement.call** — ``await $b24.placement.call(cmd)``:
   ``CallCardGetListUiStates`` needs no card and no server state, so the page answers it itself (frame ->
   page -> frame; the server hears of it afterwards, fire and forget); ``CallCardSetStatusText`` on an open
   card goes frame -> page bridge -> WebSocket -> server -> page -> frame, the headline round trip. It is
   measured twice: with the same text every time (nothing changes: no write, no card view sent) and with a
-  new text every call (a durable card write, then a card view push and re-render after each reply); ping
-  and calls alternate in ``--rounds`` blocks, so drift on a shared machine hits both alike;
+  new text every call (a durable card write, then a card view push and re-render after each reply); ping,
+  echo and calls alternate in ``--rounds`` blocks, so drift on a shared machine hits them alike;
 * **page -> server -> page** — the portal page's own WebSocket request for ``CallCardGetListUiStates``
   (the server still answers it when asked), without the frame: how much of a call is the server hop;
 * **click -> event** — ``button.click()`` on the card's mute button in the page, to the moment the
