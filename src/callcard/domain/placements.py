@@ -160,7 +160,8 @@ class Placements:
         if rules.error_handler_url:
             raw_options = p.get("OPTIONS")
             url = raw_options.get("errorHandlerUrl") if isinstance(raw_options, Mapping) else None
-            if url is None or url == "" or isinstance(url, Mapping | list):
+            # PHP's empty(): "0", 0 and false are as empty as a missing key.
+            if url in (None, "", "0") or url is False or url == 0 or isinstance(url, Mapping | list):
                 raise error("EMPTY_ERROR_HANDLER_URL")
             options = {"errorHandlerUrl": str(url)}
 
@@ -251,7 +252,10 @@ class Placements:
             raise argument_error("PLACEMENT")
         where: dict[str, Any] = {"app_id": app_view(app).id, "placement": code}
         handler = p.get("HANDLER")
-        if isinstance(handler, str) and handler.strip():
+        if handler is not None and not isinstance(handler, str):
+            # a non-empty value of the wrong type must not widen the removal to every handler
+            raise type_error("HANDLER", "string")
+        if handler and handler.strip():
             where["handler"] = handler.strip()
         if "USER_ID" in p:
             where["user_id"] = php_int(p["USER_ID"])
@@ -343,7 +347,7 @@ class Placements:
         has an errorHandlerUrl, the ``ERROR_PLACEMENT_LOADING_OVERTIME`` notice event is returned.
         """
         wd = self._settings.watchdog
-        if not wd.enabled or load_ms <= wd.threshold_ms:
+        if not wd.enabled or not load_ms > wd.threshold_ms:  # written so that NaN is no strike
             return []
         now = self._clock.now()
         with self._store.transaction():
