@@ -289,7 +289,7 @@ def test_escape_closes_only_a_closable_card(page: Any) -> None:
     assert presses(page) == []
     render(page, make_view("outgoing"))
     page.keyboard.press("Escape")
-    assert presses(page) == [("close", None)]
+    assert presses(page) == [("escape", None)]  # its own press, not a click on close (call-card.md §3.3)
 
 
 # ---- content -----------------------------------------------------------------------------------

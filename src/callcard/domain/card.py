@@ -276,7 +276,8 @@ class CallCard(CardState):
         return self._background("addCommentButtonClick", text)
 
     def press(self, button: str, value: Any, now: float, delay: float) -> list[Event]:
-        """An operator click on ``button`` (a name from the view's buttons, or commentOpen/commentSave).
+        """An operator click on ``button`` (a name from the view's buttons, or commentOpen/commentSave), or
+        the Esc key (``"escape"``).
 
         Raises ValueError for a button that is not shown now or a value the control cannot produce.
         """
@@ -295,11 +296,17 @@ class CallCard(CardState):
             if value != self.comment_text and self.close_at is not None:
                 self.close_at = now + delay  # typing in the editor restarts the countdown
             return self._save_comment(value)
-        if button not in self.buttons():
-            raise ValueError(f"button {button!r} is not shown in state {self.ui_state.name}")
+        if button == "escape":
+            return self._escape()
         if button == "fold":
+            # the fold button, the expand arrow or a double-click on the card: folding needs only a
+            # foldable card (§3.3), in any UiState, not a fold button; expanding is always possible
+            if not self.folded and not self.foldable:
+                raise ValueError("the card cannot be folded now")
             self.folded = not self.folded
             return []
+        if button not in self.buttons():
+            raise ValueError(f"button {button!r} is not shown in state {self.ui_state.name}")
         event = BUTTON_EVENTS[button]
         if button == "close":
             return self._background(event) + self.close()
@@ -321,6 +328,17 @@ class CallCard(CardState):
                 raise ValueError(f"quality grade must be 1..5, not {value!r}")
             return self._background(event, grade)  # the platform sends the data-attribute string
         return self._background(event)
+
+    def _escape(self) -> list[Event]:
+        """Esc on a closable, unfolded card closes its popup (call-card.md §3.3), in states without a close
+        button too. The platform's popup-close handler runs only the controller's close callback (dispose,
+        release the lock): no closeButtonClick (no button was clicked) and no BeforeClose (not close())."""
+        if not self.closable or self.folded:
+            raise ValueError(f"Esc does not close the card in state {self.ui_state.name}")
+        self.closed = True
+        self.close_at = None
+        self.restore_until = None
+        return []
 
     def _transfer_payload(self, value: Any) -> dict[str, Any]:
         target = value.get("target") if isinstance(value, dict) else None

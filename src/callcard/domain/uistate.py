@@ -146,8 +146,8 @@ BUTTON_EVENTS: Final[dict[str, str]] = {
     )
 }
 
-#: every name press() understands (state buttons, the fold toggle and the comment editor)
-PRESSABLE: Final[frozenset[str]] = frozenset(BUTTON_EVENTS) | {"fold", "commentOpen"}
+#: every name press() understands (state buttons, the fold toggle, the comment editor and the Esc key)
+PRESSABLE: Final[frozenset[str]] = frozenset(BUTTON_EVENTS) | {"fold", "commentOpen", "escape"}
 
 #: the CRM row, in display order (call-card.md §3.4); which ones show depends on the CRM entity
 CRM_BUTTONS: Final[tuple[str, ...]] = ("addComment", "addDeal", "addInvoice", "addLead", "addContact")

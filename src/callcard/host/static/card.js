@@ -258,7 +258,9 @@
       if (e.key === 'Escape') {
         if (popups.kind()) { e.preventDefault(); popups.set(null); return; }
         if (inField) return;  // never close the card while the operator is typing
-        if (v.closable && !v.folded) { e.preventDefault(); press('close'); }
+        // Esc is its own press, not a click on close: it closes states without a close button too
+        // (outgoing, redial) and fires no closeButtonClick (call-card.md §3.3)
+        if (v.closable && !v.folded) { e.preventDefault(); press('escape'); }
         return;
       }
       popups.key(e, inField);
