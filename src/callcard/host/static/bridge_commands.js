@@ -89,11 +89,13 @@
       });
     },
 
+    // {install} says the app's first-run installer has run; it is not INSTALL (install mode, §7.1), which
+    // only setInstallFinish ends. b24jssdk's init awaits this reply when FIRST_RUN is true (§11): answer
+    // with the echo even when the server cannot be reached.
     setInstall: function (layout, params, reply, msg) {
       return viaServer(layout, msg).then(function (answer) {
-        if (isPlainObject(params) && 'install' in params) layout.init.INSTALL = !!params.install;
         if (!answer.noReply) reply(answer.reply);
-      });
+      }, function () { reply(params); });
     },
 
     setInstallFinish: function (layout, params, reply, msg) {
