@@ -323,7 +323,8 @@ class TestWire:
     def test_select_crm_buckets_are_objects_keyed_from_zero(self, session: PortalSession) -> None:
         s = session
         crm = s.server.services.crm
-        leads = [crm.add("LEAD", {"TITLE": f"Picker lead {n}"}) for n in (1, 2)]
+        made = [crm.add("LEAD", {"TITLE": f"Picker lead {n}"}) for n in range(1, 12)]
+        leads = [made[2], made[10]]  # the 3rd and the 11th: list order, not "10" < "2" as text
         s.page.reload()  # the page lists the CRM items it was rendered with
         s.page.wait_for_selector("html[data-ws='open']", state="attached")
         s = PortalSession(s.server, s.origin, s.page, s.app)

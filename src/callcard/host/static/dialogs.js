@@ -38,7 +38,10 @@
         node.remove();
         done(indexes === null ? undefined : indexes.map(function (i) { return items[i]; }));
       }
-      ok.addEventListener('click', function () { finish(Array.from(chosen).sort()); });
+      // in list order (a plain sort() would compare the positions as text: 10 before 2)
+      ok.addEventListener('click', function () {
+        finish(Array.from(chosen).sort(function (a, b) { return a - b; }));
+      });
       cancel.addEventListener('click', function () { finish(null); });
       doc.body.appendChild(node);
     }
