@@ -214,7 +214,8 @@ def call_outgoing(
 @click.option("--user", "user_id", default=1, show_default=True, type=int)
 @_data_option
 def press(button: str, value: str | None, user_id: int, data_dir: str, server: str | None, token: str | None) -> None:
-    """Press a card button server-side (e.g. `callcard press answer`, `callcard press dialpad 5`)."""
+    """Press a card button server-side (e.g. `callcard press answer`, `callcard press dialpad 5`), or a chip
+    of the card's CRM row (`callcard press addLead`, `addContact`: the entity is created and bound)."""
     data = Control(data_dir, server, token).call(
         "POST", f"/cards/{user_id}/press", {"button": button, "value": value}
     )

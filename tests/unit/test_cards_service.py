@@ -71,7 +71,7 @@ def put_card(env: Env, card: CallCard) -> None:
 def test_show_events_in_order_with_crm(env: Env) -> None:
     events = env.cards.show(1, request(crm_entity_type="CONTACT", crm_entity_id=12, crm_activity_id=5,
                                        crm_bindings=({"ENTITY_TYPE": "CONTACT", "ENTITY_ID": 12},)))
-    assert names(events) == [BG + "entityChanged", "CallCard::EntityChanged", BG + "initialized",
+    assert names(events) == ["CallCard::EntityChanged", BG + "entityChanged", BG + "initialized",
                              "CallCard::CallStateChanged"]
     entity = {"CRM_ENTITY_TYPE": "CONTACT", "CRM_ENTITY_ID": 12, "PHONE_NUMBER": "+15550001"}
     assert events[0].payload == entity and events[1].payload == entity

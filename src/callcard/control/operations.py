@@ -10,6 +10,7 @@ import httpx
 
 from ..demo import DEMO_APP_NAME
 from ..domain import conformance as conf
+from ..domain.callcrm import CARD_CRM_CHIPS
 from ..faults import Faults
 from ..services import Services
 
@@ -114,7 +115,12 @@ class Operations:
         return card.view(self.s.clock.now()) if card is not None else None
 
     def press(self, user_id: int, button: str, value: Any) -> Any:
-        events = self.s.cards.press(user_id, button, value)
+        """A card button, or a chip of the CRM row (addLead, addContact; addDeal and addInvoice are refused
+        as on the page). ValueError when the card does not offer it. The card view after it."""
+        if button in CARD_CRM_CHIPS:
+            _, events = self.s.calls.create_from_card(user_id, button)
+        else:
+            events = self.s.cards.press(user_id, button, value)
         self.s.hub.publish(events, touched=[user_id])
         return self.card_view(user_id) or {"uiState": None, "closed": True}
 

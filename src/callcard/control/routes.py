@@ -15,7 +15,7 @@ Every route except ``/health`` and ``/openapi.json`` needs ``Authorization: Bear
 | POST /tokens/expire {app_id?, user_id?} | expire access tokens now |
 | POST /calls {direction, phone_number, user_id, app_id?} | simulate an incoming or outgoing call |
 | GET  /cards/{user_id} | the user's card view (or null) |
-| POST /cards/{user_id}/press {button, value} | press a card button server-side |
+| POST /cards/{user_id}/press {button, value} | press a card button (or a CRM-row chip: addLead, addContact) |
 | POST /cards/{user_id}/state {uiState} | set the card's UiState |
 | GET  /timeline ?kind=&app_id=&user_id=&since= | timeline entries |
 | GET  /conformance ?app_id= | conformance findings |

@@ -4,24 +4,52 @@ auto-created entities and the call activity on finish, and ``externalCall.search
 A call to a number that is a portal user's inner extension is a portal call and touches no CRM. Any
 other call binds the entity the app named, else the first CRM match for the number (a contact's company
 joins the bindings), else — when asked and the line allows it — a lead created for it; a failing lead
-add is reported (``LEAD_CREATION_ERROR``), not raised. ``ExternalCalls`` (calls.py) stores the outcome
-on the call row; this module never touches the ``calls`` table.
+add is reported (``LEAD_CREATION_ERROR``), not raised. The card's CRM row creates a lead or a contact the
+same way (``create_for_card``); its Deal and Invoice chips have nothing behind them (no deals or invoices
+in callcard's CRM) and only say so. ``ExternalCalls`` (calls.py) stores the outcome on the call row; this
+module never touches the ``calls`` table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from ..errors import BitrixError, error
 from ..store import Row
 from .crm import Crm
 from .directory import Directory
 
-__all__ = ["CallBinding", "CallCrm"]
+__all__ = ["CARD_CRM_CHIPS", "CREATE_CHIPS", "CallBinding", "CallCrm", "chip_entity_type", "created_notice"]
 
 _LEAD_TITLE = {"outgoing": "Outgoing call", "incoming": "Incoming call", "callback": "Callback"}
+
+#: the card's CRM-row chips that create an entity for the card's number (call-card.md §3.4): its type
+CREATE_CHIPS: Final[dict[str, str]] = {"addLead": "LEAD", "addContact": "CONTACT"}
+#: the chips callcard's CRM has nothing behind: what the operator is told instead
+_NOT_EMULATED: Final[dict[str, str]] = {
+    "addDeal": "Deals are not emulated by callcard",
+    "addInvoice": "Invoices are not emulated by callcard",
+}
+#: every CRM-row chip besides Comment (a card button, ``CardService.press``): what the page, the control
+#: API and the CLI accept as a CRM action
+CARD_CRM_CHIPS: Final[tuple[str, ...]] = (*_NOT_EMULATED, *CREATE_CHIPS)
+
+
+def chip_entity_type(chip: str) -> str:
+    """The entity type a CRM-row chip creates. ValueError for Deal / Invoice (with the operator's message)
+    and for a name that is no such chip."""
+    if chip in CREATE_CHIPS:
+        return CREATE_CHIPS[chip]
+    if chip in _NOT_EMULATED:
+        raise ValueError(_NOT_EMULATED[chip])
+    raise ValueError(f"{chip!r} is not a CRM action of the call card")
+
+
+def created_notice(entity_type: str, entity_id: int) -> str:
+    """What the operator is told when a chip created an entity: "Lead #12 created"."""
+    return f"{entity_type.capitalize()} #{entity_id} created"
 
 
 @dataclass(frozen=True)
@@ -61,11 +89,8 @@ class CallCrm:
                 bindings = self._bindings(etype, eid)
         lead_id, lead_error, created = None, "", []
         if not etype and create_lead and crm_enabled:
-            title = f"{_LEAD_TITLE[direction]} {phone}"
             try:
-                lead = {"TITLE": title, "SOURCE_ID": source or "CALL",
-                        "PHONE": [{"VALUE": phone, "VALUE_TYPE": "WORK"}]}
-                lead_id = self.crm.add("LEAD", lead, user_id=user_id)
+                lead_id = self.new_entity("LEAD", phone, user_id, direction, source=source)
             except BitrixError as exc:
                 lead_error = exc.description
             else:
@@ -74,6 +99,26 @@ class CallCrm:
                 bindings = list(created)
         return CallBinding(etype, eid, bindings, lead_id, created, lead_error, crm_enabled,
                            int(portal_user["id"]) if portal_user else None)
+
+    def new_entity(self, entity_type: str, phone: str, user_id: int, direction: str, *,
+                   source: str | None = None) -> int:
+        """Create the LEAD or CONTACT a call to ``phone`` stands for — the lead CRM_CREATE asks register for,
+        or what a chip of the card's CRM row adds — and return its id. Named after the call ("Incoming
+        call +4930…": a lead's TITLE, a contact's NAME), the number as its work phone (none for a hidden
+        or unknown number), source CALL unless given, created by (and assigned to) ``user_id``. Raises
+        what ``Crm.add`` raises."""
+        name_field = "TITLE" if entity_type == "LEAD" else "NAME"
+        fields: dict[str, Any] = {name_field: f"{_LEAD_TITLE[direction]} {phone}", "SOURCE_ID": source or "CALL"}
+        if phone not in ("hidden", "unknown"):
+            fields["PHONE"] = [{"VALUE": phone, "VALUE_TYPE": "WORK"}]
+        return self.crm.add(entity_type, fields, user_id=user_id)
+
+    def create_for_card(self, entity_type: str, phone: str, user_id: int,
+                        direction: str) -> tuple[str, int, list[dict[str, Any]]]:
+        """A Lead / Contact chip of the card (``chip_entity_type``): create that entity for the card's
+        number (``new_entity``); (type, id, the call's bindings to it)."""
+        eid = self.new_entity(entity_type, phone, user_id, direction)
+        return entity_type, eid, self._bindings(entity_type, eid)
 
     def _bindings(self, etype: str, eid: int) -> list[dict[str, Any]]:
         bindings: list[dict[str, Any]] = [{"ENTITY_TYPE": etype, "ENTITY_ID": eid}]

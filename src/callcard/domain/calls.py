@@ -16,7 +16,7 @@ from ..clock import Clock, IdSource
 from ..errors import error
 from ..settings import Settings
 from ..store import Row, Store
-from .callcrm import CallCrm
+from .callcrm import CallCrm, chip_entity_type
 from .callparams import (
     FINISH_PARAMS,
     REGISTER_PARAMS,
@@ -27,6 +27,7 @@ from .callparams import (
     strip_letters,
     target_users,
 )
+from .card import CallCard
 from .cards import ShowRequest
 from .crm import Crm
 from .directory import Directory
@@ -43,11 +44,16 @@ Result = tuple[Any, list[Event]]
 
 
 class CardPort(Protocol):
-    """The two card-service operations external calls use (``CardService`` in domain/cards.py)."""
+    """The card-service operations external calls use (``CardService`` in domain/cards.py)."""
+
+    def get(self, user_id: int) -> CallCard | None: ...
 
     def show(self, user_id: int, request: ShowRequest) -> list[Event]: ...
 
     def hide(self, user_id: int, call_id: str) -> list[Event]: ...
+
+    def load_crm(self, user_id: int, call_id: str, entity_type: str, entity_id: int,
+                 bindings: list[dict[str, Any]]) -> list[Event]: ...
 
 
 def direction_of(call_type: int) -> str:
@@ -196,6 +202,32 @@ class ExternalCalls:
             if self.directory.get_user(uid) is not None:  # unknown ids reach nobody, as a pull would
                 events += self.cards.show(uid, request)
         return events
+
+    # -- the card's CRM row (call-card.md §3.4, §5) --------------------------------------------------
+
+    def create_from_card(self, user_id: int, chip: str) -> Result:
+        """The operator's Lead or Contact chip: create that entity for the number of the user's open card,
+        bind the card's call to it (finish and the call record report it, as an entity found at register)
+        and show it on the card. Returns ``{"CRM_ENTITY_TYPE", "CRM_ENTITY_ID"}`` and the events of the
+        CRM load (CallCard::EntityChanged, then BackgroundCallCard::entityChanged for an external card).
+
+        Raises ValueError, creating nothing: for Deal / Invoice (the message says callcard has none), when
+        the user has no open card, and when the card does not offer the chip (it shows an entity already:
+        a stale click)."""
+        entity_type = chip_entity_type(chip)
+        with self.store.transaction():  # the check, the entity, the call and the card change together
+            card = self.cards.get(user_id)
+            if card is None:
+                raise ValueError("the user has no open call card")
+            if chip not in card.crm_buttons():
+                raise ValueError(f"the card already shows {card.crm_entity_type} #{card.crm_entity_id}")
+            etype, eid, bindings = self.call_crm.create_for_card(entity_type, card.phone_number, user_id,
+                                                                 card.direction)
+            # a finished call has no row left: only the card learns the entity then
+            self.store.update("calls", {"call_id": card.call_id},
+                              {"crm_entity_type": etype, "crm_entity_id": eid, "crm_bindings": bindings})
+            events = self.cards.load_crm(user_id, card.call_id, etype, eid, bindings)
+        return {"CRM_ENTITY_TYPE": etype, "CRM_ENTITY_ID": eid}, events
 
     # -- finish -------------------------------------------------------------------------------------
 

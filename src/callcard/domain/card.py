@@ -49,15 +49,24 @@ class CallCard(CardState):
         return [self._event(full, payload)]
 
     def entity_changed(self) -> list[Event]:
-        """A CRM card load: BackgroundCallCard::entityChanged (gated) and CallCard::EntityChanged."""
+        """A CRM card load: CallCard::EntityChanged, then BackgroundCallCard::entityChanged (gated), the
+        platform's order (its loadCrmCard fires the window event before the worker's)."""
         payload = {
             "CRM_ENTITY_TYPE": self.crm_entity_type,
             "CRM_ENTITY_ID": self.crm_entity_id,
             "PHONE_NUMBER": self.phone_number,
         }
-        return self._background("entityChanged", dict(payload)) + [
-            self._event(CARD_PREFIX + "EntityChanged", dict(payload))
-        ]
+        return [self._event(CARD_PREFIX + "EntityChanged", dict(payload))] + self._background(
+            "entityChanged", dict(payload)
+        )
+
+    def load_crm(self, entity_type: str, entity_id: int, bindings: list[dict[str, Any]]) -> list[Event]:
+        """Show an entity bound after construction (one created from the CRM row) and reload the CRM card:
+        the card's CRM fields change, then the entity events of every CRM load (call-card.md §5, §8.4)."""
+        self.crm_entity_type = entity_type
+        self.crm_entity_id = int(entity_id)
+        self.crm_bindings = [dict(binding) for binding in bindings]
+        return self.entity_changed()
 
     def initialized(self) -> list[Event]:
         return self._background("initialized", self.status())

@@ -148,8 +148,9 @@ class CardService:
     def show(self, user_id: int, request: ShowRequest) -> list[Event]:
         """Open the user's card for an external call; a no-op ([]) while the user has a card (§9.1).
 
-        Events in order: entityChanged (Background, then CallCard::EntityChanged) when the CRM card
-        loads, initialized (CALL_STATE "idle"), then CallStateChanged "connected".
+        Events in order: the entity events when the CRM card loads (CallCard::EntityChanged, then
+        BackgroundCallCard::entityChanged), initialized (CALL_STATE "idle"), then CallStateChanged
+        "connected".
         """
         if request.direction not in DIRECTIONS:
             raise ValueError(f"unknown direction {request.direction!r}")
@@ -237,6 +238,20 @@ class CardService:
             return card.initialized()
 
         return self._with_card(user_id, reclaim)
+
+    def load_crm(
+        self, user_id: int, call_id: str, entity_type: str, entity_id: int, bindings: list[dict[str, Any]]
+    ) -> list[Event]:
+        """An entity was bound to the call ``call_id`` after its card was built (created from the card's CRM
+        row): the card shows it and reloads its CRM card (``CallCard.load_crm``). Nothing ([]) when the
+        user has no card or the card shows another call."""
+
+        def load(card: CallCard) -> list[Event]:
+            if card.call_id != call_id:
+                return []
+            return card.load_crm(entity_type, entity_id, bindings)
+
+        return self._with_card(user_id, load)
 
     # -- operator and control API ----------------------------------------------------------------------
 

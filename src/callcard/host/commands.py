@@ -18,6 +18,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..domain import conformance as conf
+from ..domain.callcrm import created_notice
 from ..domain.cards import NO_REPLY
 from ..domain.placements import BACKGROUND, CALL_CARD, CRM_TABS, DEFAULT, crm_tab_code, tab_title
 from ..domain.uistate import CALL_CARD_COMMANDS, PAGE_BACKGROUND_WORKER_COMMANDS
@@ -185,6 +186,21 @@ class PageCommands:
             return {"ok": False, "error": str(exc)}
         self.pages.publish(events, page.user_id, after=after)
         return {"ok": True}
+
+    def crm(self, page: Page, action: str, after: AfterReply | None = None) -> dict[str, Any]:
+        """A chip of the card's CRM row other than Comment (call-card.md §3.4), from the page that shows
+        the card: Lead / Contact create the entity and bind the call (``ExternalCalls.create_from_card``);
+        the answer's ``toast`` tells the operator. Deal / Invoice, a stale click: ``{"ok": False, "error"}``."""
+        if not self.pages.is_owner(page):
+            raise PageRequestError("this page does not show the call card")
+        try:
+            result, events = self.s.calls.create_from_card(page.user_id, action)
+        except ValueError as exc:
+            return {"ok": False, "error": str(exc)}
+        self.pages.publish(events, page.user_id, after=after)
+        entity_type, entity_id = result["CRM_ENTITY_TYPE"], result["CRM_ENTITY_ID"]
+        return {"ok": True, "toast": created_notice(entity_type, entity_id),
+                "entity": {"entityType": entity_type, "entityId": entity_id}}
 
     def frame(self, page: Page, placement: str, row_id: Any, options: Any = None) -> dict[str, Any]:
         """Render a tab frame (CALL_CARD or a CRM detail tab) or an app's DEFAULT page (a slider)."""

@@ -1,7 +1,7 @@
 """A page's requests and notices, answered reply first (docs/benchmarks.md, bridge).
 
 ``PageRequests.handle`` runs one message from a page's WebSocket (``host.ws`` reads them, one at a time).
-A request — ``cmd``, ``press``, ``frame`` — is answered before anything that can wait: the events it
+A request — ``cmd``, ``press``, ``crm``, ``frame`` — is answered before anything that can wait: the events it
 caused go out first (frames hear them before the reply, wire-protocol.md §10), then the ``re`` reply, and
 only once both are written the follow-up work the request left in its ``AfterReply`` list: card views,
 outbox routing, timeline entries, and the notices the request carried.
@@ -60,6 +60,9 @@ class PageRequests:
                 self._notices(page, used, after, now=True)
                 self._notices(page, [n for n in notices if n not in used], after)
                 answer = self.pages.commands.press(page, str(message.get("button", "")), message.get("value"), after)
+            elif kind == "crm":  # a chip of the card's CRM row other than Comment
+                self._notices(page, notices, after)
+                answer = self.pages.commands.crm(page, str(message.get("action", "")), after)
             elif kind == "frame":
                 self._notices(page, notices, after)
                 answer = self.pages.commands.frame(

@@ -50,7 +50,8 @@
     var onPress = typeof options.onPress === 'function' ? options.onPress : function () {};
     var onTab = typeof options.onTab === 'function' ? options.onTab : function () {};
     // CRM row actions other than the comment (deal, invoice, lead, contact) are not card buttons:
-    // CardService.press() rejects them, so they go to this optional hook instead of onPress.
+    // CardService.press() rejects them, so they go to this hook instead of onPress (the portal page
+    // sends them to the server as `crm` requests, portal_card.js).
     var onCrmAction = typeof options.onCrmAction === 'function' ? options.onCrmAction : function () {};
 
     var st = {

@@ -1,8 +1,8 @@
 /*
  * callcard portal page, the call card: mounts the card UI (card.js) on #callcard-root and renders every
- * view the server pushes (at the next animation frame); sends the operator's presses; loads the CALL_CARD
- * tab frame on a tab's first activation (all app tabs share one body) and drops it when the call changes
- * or the card closes.
+ * view the server pushes (at the next animation frame); sends the operator's presses and CRM-row chips
+ * (`crm` requests, answered with a toast); loads the CALL_CARD tab frame on a tab's first activation (all
+ * app tabs share one body) and drops it when the call changes or the card closes.
  *
  *   var card = CallcardParts.portalCard.create(boot, server, frames, bridge, toast);
  *   card.mount(); card.show(view | null); card.replaced(sid, fresh)   // a frame was re-rendered
@@ -91,8 +91,23 @@
             if (!answer.ok && answer.error) toast(answer.error);
           }).catch(function (err) { toast(err.message); });
         },
+        onCrmAction: onCrmAction,
         onTab: onTab
       });
+    }
+
+    var crmPending = false; // one CRM-row request at a time: a double click must not ask twice
+
+    /** A CRM-row chip other than Comment (Lead, Contact, Deal, Invoice): the server decides (Lead and
+     * Contact create the entity and bind the call; the new view and the entity events follow) and words
+     * the toast, also for Deal and Invoice, which callcard does not emulate. */
+    function onCrmAction(name) {
+      if (crmPending || !name) return;
+      crmPending = true;
+      server.request({ t: 'crm', action: name }).then(function (answer) {
+        if (answer.toast) toast(answer.toast);
+      }).catch(function (err) { toast(err.message); })
+        .then(function () { crmPending = false; });
     }
 
     /** The frame `sid` was re-rendered as `fresh` (setInstallFinish). */
