@@ -346,6 +346,24 @@ class CardScenarios:
         s.wait_closed()
         assert s.beacons(sid) == [{"sid": sid, "name": "CallCard::BeforeClose", "payload": s.app.empty}]
 
+    def test_a_tab_hears_before_close_even_when_the_card_closes_inside_its_bind_guard(
+        self, session: PortalSession
+    ) -> None:
+        # the bind guard holds BeforeClose back for a tab that bound it just now; removing the tab frame
+        # must wait for it rather than drop it (wire-protocol.md §9)
+        s = session
+        s.open_card(phone())
+        s.page.click(f"{CARD} [data-tab='app-{s.app.tab_row}']")
+        tab = find_frame(s.page, s.app.page_path, "tab")
+        sid = tab.evaluate("testApp.sid")
+        s.page.wait_for_function(
+            "sid => callcardBridge.bindings.some(b => b.layout.sid === sid && b.event === 'CallCard::BeforeClose')",
+            arg=sid, polling=20)
+        assert s.call("CallCardClose") == []
+        s.wait_closed()
+        wait_until(lambda: s.beacons(sid), timeout=5, what="BeforeClose at the tab")
+        assert s.beacons(sid) == [{"sid": sid, "name": "CallCard::BeforeClose", "payload": s.app.empty}]
+
     # -- the origin and appSid checks ----------------------------------------------------------------------
 
     def test_wrong_origin_or_app_sid_gets_no_answer(self, session: PortalSession) -> None:

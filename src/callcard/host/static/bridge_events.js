@@ -54,6 +54,16 @@
 
   methods.clearSticky = function () { this.sticky = []; };
 
+  /** Milliseconds until the events held back for frame `sid` have all been posted (0: none held). A frame
+   * about to be removed waits this long, so a held event is delivered rather than dropped (§9). */
+  methods.heldFor = function (sid) {
+    var guard = this.guardMs, wait = 0;
+    this.bindings.forEach(function (b) {
+      if (b.layout.sid === sid && b.queue.length) wait = Math.max(wait, guard - (now() - b.at) + 1);
+    });
+    return Math.max(0, Math.ceil(wait));
+  };
+
   methods._offer = function (binding, ev) {
     var age = now() - binding.at;
     if (binding.queue.length || age < this.guardMs) {

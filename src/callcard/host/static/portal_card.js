@@ -67,8 +67,10 @@
       if (nullTimer) { clearTimeout(nullTimer); nullTimer = null; }
       if (next && view && next.callId !== view.callId) dropTabFrame();
       if (!next && tabFrame) {
-        // give CallCard::BeforeClose a moment to reach the tab frame before the frame is destroyed
-        nullTimer = setTimeout(function () { nullTimer = null; view = null; dropTabFrame(); render(); }, 200);
+        // give CallCard::BeforeClose a moment to reach the tab frame before the frame is destroyed, and
+        // longer if the bind guard still holds it back (a tab that bound it less than guardMs ago)
+        var wait = Math.max(200, bridge.heldFor(tabFrame.desc.appSid) + 50);
+        nullTimer = setTimeout(function () { nullTimer = null; view = null; dropTabFrame(); render(); }, wait);
         return;
       }
       view = next;
