@@ -39,6 +39,8 @@ CA_DAYS = 3650
 SERVER_DAYS = 825
 #: re-issue the server certificate when it has less than this left
 RENEW_BEFORE = dt.timedelta(days=7)
+#: the line in front of the local CA in a bundle (and how a bundle of ours is recognised)
+_MARKER = b"# callcard local CA"
 
 
 @dataclass(frozen=True)
@@ -69,12 +71,13 @@ class TlsFiles:
 def system_ca_file() -> Path | None:
     """The system's CA bundle file, else certifi's, else None.
 
-    Deliberately ignores ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE``: they may already point at our own
-    bundle, which would then grow on every rebuild.
+    Never a bundle callcard built: ``REQUESTS_CA_BUNDLE`` is not read, and ``SSL_CERT_FILE`` (which
+    ``paths.cafile`` follows) may already name our own bundle, which would then grow, and keep a stale
+    local CA, on every rebuild.
     """
     paths = ssl.get_default_verify_paths()
     for candidate in (paths.openssl_cafile, paths.cafile):
-        if candidate and Path(candidate).is_file():
+        if candidate and Path(candidate).is_file() and _MARKER not in Path(candidate).read_bytes():
             return Path(candidate)
     try:
         import certifi
@@ -227,7 +230,7 @@ def _bundle_bytes(local_ca_pem: bytes) -> bytes:
     base = system.read_bytes() if system is not None else b""
     if base and not base.endswith(b"\n"):
         base += b"\n"
-    return base + b"# callcard local CA\n" + local_ca_pem
+    return base + _MARKER + b"\n" + local_ca_pem
 
 
 def _write(path: Path, data: bytes, *, private: bool = False) -> None:

@@ -178,6 +178,7 @@
     } : false;
   };
   BX24.refreshAuth = function (cb) {
+    if (!isInit) return; // before getInitData's reply the legacy library ignores it silently
     sendMessage('refreshAuth', {}, function (p) {
       PARAMS.AUTH_ID = p.AUTH_ID;
       PARAMS.REFRESH_ID = p.REFRESH_ID;
@@ -271,11 +272,12 @@
 
   // -- REST --------------------------------------------------------------------------------------------------
 
+  // As the legacy library's prepareData: an empty array is `name=`; an empty object or null adds nothing.
   function encode(data, prefix, out) {
     if (data === null || data === undefined) return out;
     if (!prefix && isString(data)) { out.push(data); return out; }
     var keys = Object.keys(data);
-    if (prefix && keys.length === 0 && typeof data === 'object') {
+    if (prefix && keys.length === 0 && isArray(data)) {
       out.push(prefix + '=');
       return out;
     }
@@ -283,10 +285,10 @@
       var key = encodeURIComponent(keys[i]);
       var name = prefix ? prefix + '[' + key + ']' : key;
       var value = data[keys[i]];
+      if (value === undefined || value === null) continue;
       if (value instanceof Date) out.push(name + '=' + encodeURIComponent(value.toJSON()));
-      else if (value !== null && typeof value === 'object') encode(value, name, out);
-      else if (value === undefined) continue;
-      else out.push(name + '=' + encodeURIComponent(value === null ? '' : value));
+      else if (typeof value === 'object') encode(value, name, out);
+      else out.push(name + '=' + encodeURIComponent(value));
     }
     return out;
   }
