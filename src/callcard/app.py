@@ -120,16 +120,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     services = build_services(settings, clock=clock, ids=ids)
     services.control_token = load_or_create_token(Path(settings.data_dir))
     services.demo_url = demo_url
-    if settings.https:
+    if settings.uses_tls:  # either listener: the TLS one needs the certificate, delivery trusts the CA
         from .tls import ensure_certificates
 
-        services.tls = ensure_certificates(Path(settings.data_dir))
+        services.tls = ensure_certificates(Path(settings.data_dir), extra_names=(settings.host,))
     if demo_url:
         from .demo.install import install_demo
 
         install_demo(services, demo_url)
 
-    verify = services.tls.client_context() if settings.https else True
+    verify = services.tls.client_context() if settings.uses_tls else True
     worker = DeliveryWorker(services.outbox, services.clock, settings, on_attempt=delivery_observer(services),
                             verify=verify)
     services.faults.delivery = worker.faults

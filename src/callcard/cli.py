@@ -84,7 +84,9 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (loopback by default)")
 @click.option("--port", default=8765, show_default=True, type=int)
 @click.option("--data", "data_dir", default=".callcard", show_default=True, help="data directory")
-@click.option("--https", is_flag=True, help="serve over TLS with a generated local CA (see `callcard ca-path`)")
+@click.option("--https", is_flag=True,
+              help="also serve over TLS on --https-port, with a generated local CA (see `callcard ca-path`)")
+@click.option("--https-port", default=None, type=int, help="port of the TLS listener (default PORT+2)")
 @click.option("--no-limits", is_flag=True, help="switch the cloud's rate limits off (load tests)")
 @click.option("--no-demo", is_flag=True, help="do not register the demo softphone app")
 @click.option("--demo-port", default=None, type=int, help="port of the demo app's origin (default PORT+1)")
@@ -94,19 +96,32 @@ def serve(
     port: int,
     data_dir: str,
     https: bool,
+    https_port: int | None,
     no_limits: bool,
     no_demo: bool,
     demo_port: int | None,
     log_level: str,
 ) -> None:
-    """Serve the portal, REST API and control API."""
+    """Serve the portal, REST API and control API.
+
+    With --https the portal keeps its plain listener on --port and the same portal is also served over
+    TLS on --https-port (b24pysdk speaks only https); URLs the server hands out name the plain one.
+    """
     from .server import serve as run_server
 
+    if https_port is not None and not https:
+        raise click.UsageError("--https-port needs --https")
+    tls_port = (https_port or port + 2) if https else None
+    if tls_port is not None:
+        taken = {port: "--port", **({demo_port or port + 1: "the demo app's port"} if not no_demo else {})}
+        if tls_port in taken:
+            raise click.UsageError(f"the https port {tls_port} is also {taken[tls_port]}; pick another "
+                                   "with --https-port")
     settings = Settings(
         data_dir=Path(data_dir),
         host=host,
         port=port,
-        https=https,
+        https_port=tls_port,
         limits=LimitSettings(enabled=not no_limits),
         demo=not no_demo,
     )

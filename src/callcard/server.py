@@ -1,8 +1,13 @@
 """Running callcard: uvicorn for the portal (and, with the demo on, a second origin for the demo app).
 
 The portal is served on ``127.0.0.1`` and app frames on ``localhost``: two origins without DNS, as
-Bitrix24 and its apps are on different hosts. ``server.json`` in the data directory tells the CLI where
-the server is and which control token to use. It is written just before the listeners start (so anyone who
+Bitrix24 and its apps are on different hosts. With ``Settings.https_port`` (``serve --https``) the same app
+object — one portal, one store — is also served over TLS on that port (clients.md §4: b24pysdk speaks only
+https, while a browser is happier on plain http). Pages opened there render PROTOCOL 1 and their own
+DOMAIN; what the server names by itself (OAuth payloads, webhooks, login links) keeps ``public_url``.
+
+``server.json`` in the data directory tells the CLI where the server is (``url``, and ``https_url`` for the
+TLS listener) and which control token to use. It is written just before the listeners start (so anyone who
 got an answer from the server can also find it through the data dir) and removed on exit.
 """
 
@@ -34,17 +39,25 @@ def banner(settings: Settings, services: Any, demo_url: str | None) -> str:
         f"  portal (admin)  {base}/login/{login}",
         f"  REST            {base}/rest/",
         f"  OAuth           {base}/oauth/token/",
+        *_https_lines(settings.https_url),
         f"  control API     {base}/_callcard/  (token: {services.control_token})",
         f"  OpenAPI         {base}/_callcard/openapi.json",
         f"  data            {Path(settings.data_dir).resolve()}",
     ]
     if demo_url:
         lines.append(f"  demo app        {demo_url}/ (PAGE_BACKGROUND_WORKER on every portal page)")
-    if settings.https:
+    if settings.uses_tls:
         lines.append(f"  CA bundle       {services.tls.bundle}  (REQUESTS_CA_BUNDLE=…)")
     lines.append(f"  rate limits     {'on (cloud numbers)' if settings.limits.enabled else 'off'}")
     lines += ["", "Open the portal link in a browser. `callcard login-url --user 2` logs in an operator.", ""]
     return "\n".join(lines)
+
+
+def _https_lines(https_url: str | None) -> list[str]:
+    """The TLS listener's endpoints (the same portal; b24pysdk's domain is its host:port)."""
+    if not https_url:
+        return []
+    return [f"  REST (https)    {https_url}/rest/", f"  OAuth (https)   {https_url}/oauth/token/"]
 
 
 def _version() -> str:
@@ -75,9 +88,10 @@ async def _serve(settings: Settings, *, demo_port: int | None, log_level: str) -
         demo_url = f"{scheme}://localhost:{demo_port or settings.port + 1}"
     app = create_app(settings, demo_url=demo_url)
     services = app.state.services
-    ssl: dict[str, Any] = {}
-    if settings.https:
-        ssl = {"ssl_certfile": str(services.tls.server_cert), "ssl_keyfile": str(services.tls.server_key)}
+    tls: dict[str, Any] = {}
+    if settings.uses_tls:
+        tls = {"ssl_certfile": str(services.tls.server_cert), "ssl_keyfile": str(services.tls.server_key)}
+    ssl = tls if settings.https else {}
     # The access log is INFO: below that level uvicorn would still format its arguments for every
     # request, then drop them (a few per cent of a small REST call).
     access_log = log_level.lower() in ("trace", "debug", "info")
@@ -85,6 +99,13 @@ async def _serve(settings: Settings, *, demo_port: int | None, log_level: str) -
         _Listener(uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level,
                                  access_log=access_log, **ssl))
     ]
+    if settings.https_port is not None:
+        # The same app, not a second one: one store, one hub, one set of pages. Its lifespan (ticker,
+        # delivery worker) runs once, with the primary listener; here it would start them twice.
+        servers.append(
+            _Listener(uvicorn.Config(app, host=settings.host, port=settings.https_port, log_level=log_level,
+                                     access_log=access_log, lifespan="off", **tls))
+        )
     if demo_url:
         from .demo import demo_app
 
@@ -99,8 +120,9 @@ async def _serve(settings: Settings, *, demo_port: int | None, log_level: str) -
         "url": settings.public_url,
         "control_token": services.control_token,
         "pid": os.getpid(),
+        "https_url": settings.https_url,
         "demo_url": demo_url,
-        "ca_bundle": str(services.tls.bundle) if settings.https else None,
+        "ca_bundle": str(services.tls.bundle) if settings.uses_tls else None,
     }
     # Before the listeners start, not after: a client that polls the URL until it answers must then find
     # the server through the data dir without racing this write. It holds the token, so 0600 from birth.
@@ -115,10 +137,16 @@ async def _serve(settings: Settings, *, demo_port: int | None, log_level: str) -
             await asyncio.sleep(0.01)
         print(banner(settings, services, demo_url), flush=True)
 
+    failures: list[int] = []
+
     async def run(server: uvicorn.Server) -> None:
         # When one listener stops (e.g. its port is taken), stop them all.
         try:
             await server.serve()
+        except SystemExit as exc:
+            # uvicorn exits when it cannot start (it has logged why). Raised here, that would cancel the
+            # other listeners mid-lifespan; record it and let them shut down, then exit with its code.
+            failures.append(exc.code if isinstance(exc.code, int) else 1)
         finally:
             for other in servers:
                 other.should_exit = True
@@ -138,6 +166,8 @@ async def _serve(settings: Settings, *, demo_port: int | None, log_level: str) -
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         info_path.unlink(missing_ok=True)
+    if failures:
+        raise SystemExit(failures[0])
 
 
 class _Listener(uvicorn.Server):

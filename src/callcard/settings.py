@@ -38,7 +38,11 @@ class Settings:
     data_dir: Path = Path(".callcard")
     host: str = "127.0.0.1"
     port: int = 8765
+    #: the primary listener itself is TLS (``CallcardServer(https=True)``); ``public_url`` is then https
     https: bool = False
+    #: also serve the app over TLS on this port (``callcard serve --https``), next to the plain listener;
+    #: OAuth payloads, webhooks and login links keep naming ``public_url``
+    https_port: int | None = None
     #: public base URL of the portal as the browser sees it; derived from host/port/https when empty
     base_url: str = ""
     lang: str = "en"
@@ -83,6 +87,18 @@ class Settings:
             return self.base_url.rstrip("/")
         scheme = "https" if self.https else "http"
         return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def uses_tls(self) -> bool:
+        """Either listener speaks TLS: certificates are needed and delivery trusts the local CA."""
+        return self.https or self.https_port is not None
+
+    @property
+    def https_url(self) -> str | None:
+        """Base URL of the second, TLS listener (``https_port``), or None when there is none."""
+        if self.https_port is None:
+            return None
+        return f"https://{self.host}:{self.https_port}"
 
     @property
     def domain(self) -> str:

@@ -5,12 +5,14 @@ Fixtures:
 * ``served`` [session] — ``callcard serve --no-limits --no-demo`` over plain http on a free port in a
   temporary data directory; the SDK tests share it (limits off because every test in the session comes
   from 127.0.0.1 and would share one leaky bucket; ``test_serve_cli`` checks the default has them on);
-* ``served_https`` [session] — a second server with ``--https`` (local CA generated into its data dir);
+* ``served_https`` [session] — a second server with ``--https``: plain http on ``url`` as always, and the
+  same portal over TLS on ``https_url`` (local CA generated into its data dir);
 * ``start_serve(*args, https=False)`` [function] — start another server (stopped after the test), e.g. to
   measure start-up or to see the default flags.
 
-``Served`` wraps one process: its URL, data dir and banner, ``cli(...)`` (runs ``callcard … --data DIR``),
-``control`` (an httpx client with the control token), ``install_app`` and ``webhook``.
+``Served`` wraps one process: its URLs, data dir and banner, ``cli(...)`` (runs ``callcard … --data DIR``),
+``control`` (an httpx client with the control token, on ``url``), ``install_app`` and ``webhook``. SDKs
+that need TLS (b24pysdk) go to ``https_url`` / ``https_domain``; the CLI and the control API keep ``url``.
 """
 
 from __future__ import annotations
@@ -54,12 +56,16 @@ class Served:
     """One running ``callcard serve`` child process."""
 
     proc: subprocess.Popen[str]
+    #: the plain http listener (control API, CLI, the URLs the server hands out)
     url: str
     data_dir: Path
     port: int
     https: bool
     spawned_at: float
-    #: seconds from spawn to the first successful answer of ``/_callcard/health``
+    #: the TLS listener of ``--https`` (the same portal), else None
+    https_url: str | None = None
+    https_port: int | None = None
+    #: seconds from spawn to the first successful answer of ``/_callcard/health`` (on every listener)
     ready_after_s: float = 0.0
     output: list[str] = field(default_factory=list)
     _control: httpx.Client | None = None
@@ -99,7 +105,15 @@ class Served:
 
     @property
     def verify(self) -> ssl.SSLContext | bool:
+        """What a client of ``https_url`` verifies with: the bundle (True without ``--https``)."""
         return ssl.create_default_context(cafile=str(self.ca_bundle)) if self.https else True
+
+    @property
+    def https_domain(self) -> str:
+        """``host:port`` of the TLS listener: what b24pysdk takes as ``domain``."""
+        if self.https_port is None:
+            raise AssertionError("this server was started without --https")
+        return f"127.0.0.1:{self.https_port}"
 
     # -- CLI and control API ----------------------------------------------------------------------------
 
@@ -124,8 +138,7 @@ class Served:
     def control(self) -> httpx.Client:
         if self._control is None:
             self._control = httpx.Client(base_url=f"{self.url}/_callcard",
-                                         headers={"Authorization": f"Bearer {self.token}"},
-                                         verify=self.verify, timeout=30)
+                                         headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
         return self._control
 
     def install_app(self, name: str, scope: str = "telephony,placement,crm,user") -> dict[str, Any]:
@@ -144,26 +157,33 @@ def _pump(stream: Any, sink: list[str]) -> None:
 
 
 def spawn_serve(data_dir: Path, *args: str, https: bool = False, port: int | None = None,
-                timeout: float = START_TIMEOUT_S) -> Served:
-    """Start ``callcard serve`` and wait until ``/_callcard/health`` answers 200.
+                https_port: int | None = None, timeout: float = START_TIMEOUT_S) -> Served:
+    """Start ``callcard serve`` and wait until ``/_callcard/health`` answers 200 on every listener
+    (with ``https``: the plain one and the TLS one, on ``https_port`` or a free port).
 
     Polls as tightly as the machine allows (every 5 ms) so ``ready_after_s`` measures the server, not
     the probe.
     """
     port = port or free_port()
-    argv = [*CALLCARD, "serve", "--host", "127.0.0.1", "--port", str(port), *(["--https"] if https else []),
-            *args, "--data", str(data_dir)]
+    if https:
+        https_port = https_port or free_port()
+    tls_args = ["--https", "--https-port", str(https_port)] if https else []
+    argv = [*CALLCARD, "serve", "--host", "127.0.0.1", "--port", str(port), *tls_args, *args,
+            "--data", str(data_dir)]
     spawned_at = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
-    scheme = "https" if https else "http"
-    served = Served(proc=proc, url=f"{scheme}://127.0.0.1:{port}", data_dir=data_dir, port=port, https=https,
-                    spawned_at=spawned_at)
+    served = Served(proc=proc, url=f"http://127.0.0.1:{port}", data_dir=data_dir, port=port, https=https,
+                    spawned_at=spawned_at, https_url=f"https://127.0.0.1:{https_port}" if https else None,
+                    https_port=https_port if https else None)
     threading.Thread(target=_pump, args=(proc.stdout, served.output), daemon=True).start()
+    pending = [served.url, *([served.https_url] if served.https_url else [])]
     # Readiness only; trust is exercised by the tests (the CA may not exist before the first start).
     with httpx.Client(verify=False, timeout=1.0) as probe:
         while True:
             try:
-                if probe.get(f"{served.url}/_callcard/health").status_code == 200:
+                while pending and probe.get(f"{pending[0]}/_callcard/health").status_code == 200:
+                    pending.pop(0)
+                if not pending:
                     served.ready_after_s = time.perf_counter() - spawned_at
                     break
             except httpx.HTTPError:

@@ -1,6 +1,8 @@
 """b24pysdk (unmodified) against ``callcard serve --https``, trusting the generated CA.
 
-b24pysdk only speaks ``https://{domain}/rest/…`` (requests, ``allow_redirects=False``). It trusts what
+b24pysdk only speaks ``https://{domain}/rest/…`` (requests, ``allow_redirects=False``), so its ``domain``
+is the TLS listener's ``host:port`` (``Served.https_domain``); webhooks and apps are created through the
+CLI as always, and the URLs callcard hands out name the plain listener of the same portal. It trusts what
 ``REQUESTS_CA_BUNDLE`` names; the variable *replaces* the trust store, so each test overrides it with the
 bundle ``callcard ca-path`` prints (system CAs + the local CA). Errors are raised by code: any non-2xx,
 or an ``error`` key in a 200, becomes the SDK's exception class for the upper-cased code, else for the
@@ -30,15 +32,11 @@ def trusted(served_https: Served, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     yield served_https
 
 
-def _domain(served: Served) -> str:
-    return f"127.0.0.1:{served.port}"
-
-
 def _webhook_client(served: Served, user_id: int = 1, scope: str = "telephony,placement,crm,user") -> Client:
     url = served.webhook(user_id, scope)
-    assert url.startswith(f"https://{_domain(served)}/rest/")
+    assert url.startswith(f"{served.url}/rest/")  # the plain listener's URL; the code works on both
     token = "/".join(url.rstrip("/").split("/")[-2:])  # "user_id/code"
-    return Client(BitrixWebhook(domain=_domain(served), webhook_token=token))
+    return Client(BitrixWebhook(domain=served.https_domain, webhook_token=token))
 
 
 def test_without_the_bundle_the_local_ca_is_not_trusted(served_https: Served,
@@ -103,17 +101,18 @@ def test_unknown_method_and_bad_webhook(trusted: Served) -> None:
     assert not_found.value.error == "ERROR_METHOD_NOT_FOUND"
     assert not_found.value.error_description == "Method not found!"
 
-    bad = Client(BitrixWebhook(domain=_domain(trusted), webhook_token="1/wrongcode"))
+    bad = Client(BitrixWebhook(domain=trusted.https_domain, webhook_token="1/wrongcode"))
     with pytest.raises(b24errors.BitrixAPIInvalidCredentials):
         bad.user.current().result  # noqa: B018
 
 
 def test_oauth_token_drives_an_external_call(trusted: Served) -> None:
     app = trusted.install_app("b24pysdk telephony")
-    assert app["client_endpoint"] == f"https://{_domain(trusted)}/rest/"
+    # The install names the primary (plain) listener; b24pysdk is pointed at the TLS one of the same portal.
+    assert app["client_endpoint"] == f"{trusted.url}/rest/" and app["domain"] == f"127.0.0.1:{trusted.port}"
     # An application token (bound to its app); fresh, so the SDK never tries its hard-coded refresh URL.
     bitrix_app = BitrixApp(client_id=app["client_id"], client_secret=app["client_secret"])
-    token = BitrixToken(domain=app["domain"], auth_token=app["access_token"],
+    token = BitrixToken(domain=trusted.https_domain, auth_token=app["access_token"],
                         refresh_token=app["refresh_token"], expires_in=app["expires_in"],
                         bitrix_app=bitrix_app)
     assert not token.is_webhook

@@ -3,7 +3,8 @@
 Covers: start-up time (spawn → first successful request ≤ 1 s), the banner and that every URL in it
 answers, rate limits on by default and off with ``--no-limits``, the stable JSON of ``app create`` and
 ``webhook create``, ``login-url``, ``--data`` after a subcommand's arguments, ``--server``/``--token``, a
-wrong control token, ``ca-path`` and the CA kept across restarts, and a clean stop.
+wrong control token, ``--https`` (one portal on a plain and a TLS listener), ``ca-path`` and the CA kept
+across restarts, and a clean stop.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import re
 import ssl
 import subprocess
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from b24pysdk import BitrixWebhook, Client
 
 from .conftest import CALLCARD, Served, free_port
 
@@ -230,14 +233,14 @@ def test_ca_path_prints_a_bundle_that_trusts_the_https_server(served_https: Serv
     assert (served_https.data_dir / "tls" / "ca.pem").read_text() in bundle
     assert bundle.count("BEGIN CERTIFICATE") > 1  # system CAs too: REQUESTS_CA_BUNDLE replaces the store
     for host in ("127.0.0.1", "localhost"):
-        url = served_https.url.replace("127.0.0.1", host)
+        url = str(served_https.https_url).replace("127.0.0.1", host)
         with httpx.Client(verify=ssl.create_default_context(cafile=str(path)), timeout=10) as http:
             assert http.get(url + "/_callcard/health").json()["ok"] is True
     with httpx.Client(verify=ssl.create_default_context(), timeout=10) as http, \
             pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-        http.get(served_https.url + "/_callcard/health")
+        http.get(f"{served_https.https_url}/_callcard/health")
     assert re.search(rf"CA bundle\s+{re.escape(str(path))}", served_https.banner)
-    assert served_https.url.startswith("https://")
+    assert str(served_https.https_url).startswith("https://")
 
 
 def test_the_ca_is_generated_once_and_kept(start_serve: Any, tmp_path: Path) -> None:
@@ -250,4 +253,51 @@ def test_the_ca_is_generated_once_and_kept(start_serve: Any, tmp_path: Path) -> 
     assert (tmp_path / "tls" / "ca.pem").read_bytes() == ca
     trust = ssl.create_default_context(cafile=str(tmp_path / "tls" / "bundle.pem"))
     with httpx.Client(verify=trust, timeout=10) as http:
-        assert http.get(second.url + "/_callcard/health").status_code == 200
+        assert http.get(f"{second.https_url}/_callcard/health").status_code == 200
+
+
+def test_serve_https_is_one_portal_on_a_plain_and_a_tls_listener(served_https: Served,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    s = served_https
+    assert s.url == f"http://127.0.0.1:{s.port}" and s.https_url == f"https://127.0.0.1:{s.https_port}"
+    info = json.loads((s.data_dir / "server.json").read_text())
+    assert (info["url"], info["https_url"], info["ca_bundle"]) == (s.url, s.https_url, str(s.ca_bundle))
+    urls = _banner_urls(s.banner)
+    assert urls["REST"] == f"{s.url}/rest/" and urls["OAuth"] == f"{s.url}/oauth/token/"
+    assert urls["REST (https)"] == f"{s.https_url}/rest/"
+    assert urls["OAuth (https)"] == f"{s.https_url}/oauth/token/"
+    assert urls["portal (admin)"].startswith(f"{s.url}/login/")
+
+    trust = ssl.create_default_context(cafile=str(s.ca_bundle))
+    hook = s.webhook(2)  # created once, through the CLI (which keeps the plain `url`)
+    assert hook.startswith(f"{s.url}/rest/2/")
+    hook_tls = hook.replace(s.url, str(s.https_url))
+    with httpx.Client(timeout=10) as plain, httpx.Client(verify=trust, timeout=10) as tls:
+        assert plain.get(f"{s.url}/_callcard/health").json()["ok"] is True
+        assert tls.get(f"{s.https_url}/_callcard/health").json()["ok"] is True
+        for client, base in ((plain, hook), (tls, hook_tls)):
+            me = client.post(base + "user.current")
+            assert me.status_code == 200 and me.json()["result"]["ID"] == "2"
+        # One store: a lead added over TLS is read over plain http.
+        tag = uuid.uuid4().hex[:8]
+        lead_id = tls.post(hook_tls + "crm.lead.add", json={"fields": {"TITLE": tag}}).json()["result"]
+        lead = plain.post(hook + "crm.lead.get", json={"id": lead_id}).json()["result"]
+        assert lead["TITLE"] == tag
+        # One token table: a token refreshed at the TLS OAuth URL works on the plain REST URL.
+        app = s.install_app("two listeners", scope="user")
+        renewed = tls.post(urls["OAuth (https)"], params={
+            "grant_type": "refresh_token", "client_id": app["client_id"],
+            "client_secret": app["client_secret"], "refresh_token": app["refresh_token"]})
+        assert renewed.status_code == 200
+        again = plain.post(app["client_endpoint"] + "user.current", json={"auth": renewed.json()["access_token"]})
+        assert again.status_code == 200 and again.json()["result"]["ID"] == "1"
+        # Each port speaks only its own protocol.
+        with pytest.raises(httpx.ConnectError):
+            tls.get(f"https://127.0.0.1:{s.port}/_callcard/health")
+
+    # b24pysdk (https only) with the same webhook, and the CLI still finds the server through `url`.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(s.ca_bundle))
+    token = "/".join(hook.rstrip("/").split("/")[-2:])
+    sdk = Client(BitrixWebhook(domain=s.https_domain, webhook_token=token))
+    assert sdk.crm.lead.get(bitrix_id=int(lead_id)).result["TITLE"] == tag
+    assert s.cli("login-url", "--user", "2").stdout.startswith(f"{s.url}/login/")
