@@ -2,7 +2,7 @@
 worker frame hears BackgroundCallCard::entityChanged when the operator creates a lead or a contact from
 the card, and the row follows the new entity; Deal (not emulated) only shows a toast.
 
-Run alone: ``python -m pytest -q -m e2e tests/e2e/test_crm_row.py``.
+Run alone: ``python -m pytest -q -m e2e tests/e2e/test_crm_row_browser.py``.
 """
 
 from __future__ import annotations
