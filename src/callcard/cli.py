@@ -158,6 +158,25 @@ def app_create(
     _out(data, as_json, f"app {name}: client_id {data['client_id']}\naccess_token {data['access_token']}")
 
 
+@app.command("uninstall")
+@click.argument("app_id", type=int)
+@click.option("--clean", is_flag=True, help="set the app's \"clean its data\" flag (ONAPPUNINSTALL data[CLEAN]=1)")
+@click.option("--json", "as_json", is_flag=True)
+@_data_option
+def app_uninstall(
+    app_id: int, clean: bool, as_json: bool, data_dir: str, server: str | None, token: str | None
+) -> None:
+    """Uninstall an app: ONAPPUNINSTALL to its handlers, then its placements, handlers and tokens go."""
+    data = Control(data_dir, server, token).call("DELETE", f"/apps/{app_id}", clean=int(clean))
+    removed = data["removed"]
+    human = (
+        f"app {app_id} uninstalled: {removed['placements']} placement(s), {removed['event_handlers']} event "
+        f"handler(s), {removed['card_handlers']} card handler(s), {removed['tokens']} token(s) removed; "
+        f"ONAPPUNINSTALL queued for {data['notified']} handler(s)"
+    )
+    _out(data, as_json, human)
+
+
 @main.group()
 def webhook() -> None:
     """Incoming webhooks."""

@@ -6,7 +6,8 @@ which sends each one, unchanged, to:
 1. the owning portal page of the card's user (``services.pages``), which posts it to the bound frames;
 2. the timeline;
 3. the outbox, once for every HTTP handler bound to it (REST ``event.bind`` for ``ONEXTERNALCALL*``,
-   REST ``placement.bindEvent`` for card events, the row's errorHandlerUrl for watchdog notices).
+   REST ``placement.bindEvent`` for card events, the row's errorHandlerUrl for watchdog notices);
+   ``ONAPPUNINSTALL`` names its one handler row itself (the uninstall deletes the rows).
 
 Then it pushes a fresh card view to the pages of every user whose card the operation touched.
 
@@ -20,6 +21,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from .domain.apps import APP_UNINSTALL
 from .domain.events import REST_EVENTS, WATCHDOG_NOTICE, Event
 from .outbox.forms import card_event_body, notice_body, rest_event_body
 from .services import Services
@@ -82,6 +84,8 @@ class Hub:
             if url:
                 body = notice_body(form.get("error", WATCHDOG_NOTICE), form.get("error_description", ""))
                 outbox.enqueue(WATCHDOG_NOTICE, url, body, app_id=event.app_id, policy="once")
+        elif event.name == APP_UNINSTALL:
+            self._route_uninstall(event, now)
         elif event.name in REST_EVENTS:
             for row in self.s.event_handlers.handlers_for(event.name, event.app_id):
                 app = self.s.directory.apps.get_app(row["app_id"])
@@ -97,6 +101,18 @@ class Hub:
                 auth = self.auth_block(row["app_id"], row["user_id"]) if row.get("app_id") else None
                 body = card_event_body(event, row["id"], auth, now)
                 outbox.enqueue(event.name, row["handler"], body, app_id=row.get("app_id"))
+
+    def _route_uninstall(self, event: Event, now: int) -> None:
+        """ONAPPUNINSTALL to the one handler row the event names (``AppUninstaller``): built as the other
+        REST events, but its ``auth`` block has no tokens, only the portal fields and the app's
+        application_token (the platform's OnAppUninstall: the app can no longer call REST)."""
+        url, handler_id = event.extra.get("url"), event.extra.get("handler_id")
+        app = self.s.directory.apps.get_app(event.app_id) if event.app_id is not None else None
+        if app is None or not url or handler_id is None:
+            return
+        auth = self.s.directory.tokens.portal_auth(app, self.s.directory.member_id)
+        body = rest_event_body(event.name, handler_id, event.extra.get("data", {}), auth, now)
+        self.s.outbox.enqueue(event.name, url, body, app_id=app.id)
 
     # -- helpers ----------------------------------------------------------------------------------------
 

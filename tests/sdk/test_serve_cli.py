@@ -156,6 +156,27 @@ def test_human_output_without_json(served: Served) -> None:
     assert "client_id local." in out and "{" not in out
 
 
+def test_app_uninstall_json_and_the_tokens_stop_working(served: Served) -> None:
+    app = served.install_app("leaving")
+    with httpx.Client(timeout=10) as http:
+        bound = http.post(app["client_endpoint"] + "placement.bind", json={
+            "auth": app["access_token"], "PLACEMENT": "PAGE_BACKGROUND_WORKER",
+            "HANDLER": "https://leaving.example.com/bg", "OPTIONS": {"errorHandlerUrl": "https://leaving.example.com/e"},
+        })
+        assert bound.status_code == 200 and bound.json()["result"] is True
+    data = served.cli_json("app", "uninstall", str(app["app_id"]), "--clean", "--json")
+    assert data == {"app_id": app["app_id"], "clean": True, "notified": 0,
+                    "removed": {"placements": 1, "event_handlers": 0, "card_handlers": 0, "tokens": 2}}
+    with httpx.Client(timeout=10) as http:
+        me = http.post(app["client_endpoint"] + "user.current", json={"auth": app["access_token"]})
+        assert (me.status_code, me.json()["error"]) == (401, "invalid_token")
+    again = served.cli("app", "uninstall", str(app["app_id"])).stdout  # safe twice; people's output
+    assert f"app {app['app_id']} uninstalled: 0 placement(s)" in again and "{" not in again
+    missing = served.cli("app", "uninstall", "999999", check=False)
+    assert missing.returncode == 1
+    assert "ERROR_NOT_FOUND: App 999999 not found" in missing.stderr and "Traceback" not in missing.stderr
+
+
 def test_login_url_logs_a_user_in(served: Served) -> None:
     url = served.cli("login-url", "--user", "2").stdout.strip()
     assert re.fullmatch(rf"{re.escape(served.url)}/login/\w+", url)

@@ -10,6 +10,7 @@ import httpx
 
 from ..demo import DEMO_APP_NAME
 from ..domain import conformance as conf
+from ..domain.apps import AppUninstaller
 from ..domain.callcrm import CARD_CRM_CHIPS
 from ..faults import Faults
 from ..services import Services
@@ -36,7 +37,8 @@ class Operations:
 
     def app_view(self, app: Any) -> dict[str, Any]:
         return {"id": app.id, "name": app.name, "client_id": app.client_id, "scopes": list(app.scopes),
-                "installed": app.installed, "handler": app.handler, "status": app.status}
+                "installed": app.installed, "uninstalled": app.uninstalled, "handler": app.handler,
+                "status": app.status}
 
     def create_app(self, name: str, scopes: list[str], handler: str = "") -> dict[str, Any]:
         """Install an app on the local portal and hand out its credentials with tokens for user 1."""
@@ -59,13 +61,37 @@ class Operations:
             "application_token": app.application_token,
         }
 
+    def uninstall_app(self, app_id: int, clean: bool) -> dict[str, Any]:
+        """Uninstall an app (``AppUninstaller``): ONAPPUNINSTALL is queued in the outbox inside the same
+        transaction that removes its handlers. Unknown app: ``ERROR_NOT_FOUND``."""
+        s = self.s
+        uninstaller = AppUninstaller(
+            s.store, s.clock, s.settings, s.directory.apps, placements=s.placements,
+            event_handlers=s.event_handlers, card_handlers=s.card_handlers, tokens=s.directory.tokens,
+        )
+        done = uninstaller.uninstall(app_id, clean, accept=s.hub.publish)
+        removed = done.removed
+        if s.journal is not None and s.journal.enabled:
+            s.journal.add(
+                "note",
+                f"app {done.app.id} ({done.app.name}) uninstalled, CLEAN={int(clean)}: "
+                + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in removed.items())
+                + f" removed; ONAPPUNINSTALL to {len(done.events)} handler(s)",
+                {"removed": removed, "clean": clean, "notified": len(done.events)},
+                app_id=done.app.id,
+            )
+        return {"app_id": done.app.id, "clean": clean, "notified": len(done.events), "removed": removed}
+
     def _telephony_app(self, app_id: int | None) -> Any:
         apps = self.s.directory.apps.list_apps()
         if app_id is not None:
             for app in apps:
                 if app.id == app_id:
+                    if app.uninstalled:
+                        raise ValueError(f"app {app_id} is uninstalled")
                     return app
             raise ValueError(f"no app {app_id}")
+        apps = [app for app in apps if not app.uninstalled]
         for app in apps:  # the demo softphone first, then any app with telephony
             if app.name == DEMO_APP_NAME:
                 return app

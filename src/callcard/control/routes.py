@@ -9,7 +9,8 @@ Every route except ``/health`` and ``/openapi.json`` needs ``Authorization: Bear
 | GET  /health | liveness, version (no token) |
 | GET  /openapi.json | the REST methods as OpenAPI 3.1 (no token) |
 | POST /apps {name, scopes, handler} | install an app; its credentials and fresh tokens for user 1 |
-| GET  /apps | installed apps |
+| GET  /apps | the apps, with their installed and uninstalled state |
+| DELETE /apps/{id} ?clean=1 | uninstall: ONAPPUNINSTALL, then its placements, handlers, tokens go; {removed: {…}} |
 | POST /webhooks {user_id, scopes} | {url, id}: the webhook URL and its id |
 | POST /login-url {user_id} | a one-time portal login URL |
 | POST /tokens/expire {app_id?, user_id?} | expire access tokens now |
@@ -51,6 +52,11 @@ __all__ = ["control_routes"]
 log = logging.getLogger("callcard.control")
 
 Handler = Callable[[Request], Awaitable[Any]]
+
+
+#: spellings of a flag in a query string
+_FLAGS = {"1": True, "y": True, "yes": True, "true": True, "0": False, "n": False, "no": False, "false": False,
+          "": False}
 
 
 def _fail(code: str, description: str, status: int) -> JSONResponse:
@@ -115,6 +121,15 @@ def control_routes(services: Services, *, openapi: Callable[[], dict[str, Any]] 
 
     async def list_apps(request: Request) -> Any:
         return [ops.app_view(a) for a in services.directory.apps.list_apps()]
+
+    async def uninstall_app(request: Request) -> Any:
+        app_id = int(request.path_params["app_id"])
+        raw = request.query_params.get("clean", "0").strip().lower()
+        if raw not in _FLAGS:
+            raise ValueError("clean must be 1 or 0")
+        if services.directory.apps.get_app(app_id) is None:
+            return _fail("ERROR_NOT_FOUND", f"App {app_id} not found", 404)
+        return ops.uninstall_app(app_id, _FLAGS[raw])
 
     async def create_webhook(request: Request) -> Any:
         b = await body(request)
@@ -196,6 +211,7 @@ def control_routes(services: Services, *, openapi: Callable[[], dict[str, Any]] 
         Route("/openapi.json", guarded(openapi_doc, public=True)),
         Route("/apps", guarded(create_app_), methods=["POST"]),
         Route("/apps", guarded(list_apps), methods=["GET"]),
+        Route("/apps/{app_id:int}", guarded(uninstall_app), methods=["DELETE"]),
         Route("/webhooks", guarded(create_webhook), methods=["POST"]),
         Route("/login-url", guarded(login_url), methods=["POST"]),
         Route("/tokens/expire", guarded(expire_tokens), methods=["POST"]),

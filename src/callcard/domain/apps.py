@@ -4,21 +4,32 @@
 a fresh app gets platform-shaped credentials (client_id ``local.<14 hex>.<8 digits>``). Every REST call
 reads its app, so decoded apps are cached exactly (derived.py): ``get_app`` never serves a stale row.
 ``Directory`` delegates its app methods here.
+
+``AppUninstaller`` uninstalls an app (rest-api.md §9.7, §9.13): ONAPPUNINSTALL to the handlers it bound,
+then its placements, event.bind handlers, placement.bindEvent bindings and OAuth tokens go, in one
+transaction. The row stays (ids stay unique), marked uninstalled: the tokens of an uninstalled app are
+refused (tokens.py), whoever minted them, until an install finishes again (``mark_installed``), which
+starts it from nothing. ``callcard app create`` is the way to a fresh app with new credentials.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Final, Protocol
 
 from ..clock import Clock, IdSource
 from ..errors import error
 from ..settings import Settings
 from ..store import Row, Store
 from .derived import DerivedCache
+from .events import REST_EVENTS, Event
 
-__all__ = ["App", "AppRegistry", "scope_list"]
+__all__ = ["APP_UNINSTALL", "App", "AppRegistry", "AppUninstaller", "Uninstall", "scope_list"]
+
+#: The REST event an app's handlers hear when it is uninstalled.
+APP_UNINSTALL: Final = "ONAPPUNINSTALL"
+assert APP_UNINSTALL in REST_EVENTS
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,8 @@ class App:
     installed: bool
     handler: str
     version: int
+    #: uninstalled (``AppUninstaller``) and not installed again since: its tokens are refused
+    uninstalled: bool = False
 
     def as_row(self) -> dict[str, Any]:
         """The row-dict form other services take (``scopes`` as a list)."""
@@ -50,6 +63,7 @@ def _app(row: Row) -> App:
         client_secret=row["client_secret"], application_token=row["application_token"],
         scopes=tuple(row["scopes"] or ()), status=row["status"], installed=bool(row["installed"]),
         handler=row["handler"], version=int(row.get("version") or 1),
+        uninstalled=row.get("uninstalled_at") is not None,
     )
 
 
@@ -105,8 +119,12 @@ class AppRegistry:
         return [_app(r) for r in self.store.find("apps")]
 
     def mark_installed(self, app_id: int, installed: bool = True) -> App:
-        """Finish (or undo) installation: ``setInstallFinish`` / the admin page."""
-        if not self.store.update("apps", {"id": app_id}, {"installed": installed}):
+        """Finish (or undo) installation: ``setInstallFinish`` / the admin page. Finishing the install of
+        an uninstalled app installs it again (its tokens work again; it had lost everything else)."""
+        changes: dict[str, Any] = {"installed": installed}
+        if installed:
+            changes["uninstalled_at"] = None
+        if not self.store.update("apps", {"id": app_id}, changes):
             raise error("ERROR_NOT_FOUND", f"App {app_id} not found")
         app = self.get_app(app_id)
         assert app is not None
@@ -151,3 +169,91 @@ class AppRegistry:
                      "INSTALLED": app.installed}
         return {**ident, "PAYMENT_EXPIRED": "N", "DAYS": None, "LANGUAGE_ID": lang,
                 "LICENSE": f"{lang}_selfhosted", "LICENSE_TYPE": "selfhosted", "LICENSE_FAMILY": "selfhosted"}
+
+
+class _AppRegistrations(Protocol):
+    """A registry of app-owned rows (placements, card handlers) that can drop all rows of one app."""
+
+    def remove_app(self, app_id: int) -> int: ...
+
+
+class _AppEventHandlers(_AppRegistrations, Protocol):
+    """``handlers.EventHandlers`` as the uninstaller uses it."""
+
+    def handlers_for(self, event_name: str, app_id: int | None = None) -> list[Row]: ...
+
+
+class _AppTokens(Protocol):
+    """``tokens.OAuthTokens`` as the uninstaller uses it."""
+
+    def revoke_app(self, app_id: int) -> int: ...
+
+
+@dataclass(frozen=True)
+class Uninstall:
+    """What ``AppUninstaller.uninstall`` did."""
+
+    app: App  # as it is now: not installed, uninstalled
+    clean: bool
+    #: the ONAPPUNINSTALL deliveries, one per handler the app had bound (none when it was not installed)
+    events: tuple[Event, ...]
+    #: rows removed: ``placements``, ``event_handlers``, ``card_handlers``, ``tokens`` (access + refresh)
+    removed: dict[str, int]
+
+
+class AppUninstaller:
+    """Uninstalls apps: ONAPPUNINSTALL for their handlers, then everything they registered goes."""
+
+    def __init__(
+        self, store: Store, clock: Clock, settings: Settings, apps: AppRegistry, *,
+        placements: _AppRegistrations, event_handlers: _AppEventHandlers,
+        card_handlers: _AppRegistrations, tokens: _AppTokens,
+    ) -> None:
+        self.store, self.clock, self.settings, self.apps = store, clock, settings, apps
+        self.placements, self.event_handlers = placements, event_handlers
+        self.card_handlers, self.tokens = card_handlers, tokens
+
+    def uninstall(
+        self, app_id: int, clean: bool, accept: Callable[[list[Event]], object] | None = None
+    ) -> Uninstall:
+        """Uninstall app ``app_id``; ``clean`` is the admin's "clean the app's data" flag (``data[CLEAN]``).
+
+        In one transaction: the ONAPPUNINSTALL events are built, one per online handler the app bound
+        for it (only for an installed app: no REST event reaches an app whose install has not finished,
+        rest-api.md §9.8), and handed to ``accept`` (the surface queues them in the outbox there, so that
+        they are accepted for delivery before their handler rows go, and both or neither happen); then
+        the app's placements, event.bind handlers, placement.bindEvent bindings and its access and
+        refresh tokens are deleted, and it is marked not installed and uninstalled. Each event is
+        addressed to its handler row (``extra``: ``handler_id``, ``url``, ``data`` =
+        ``{LANGUAGE_ID, CLEAN: 1|0}``): the row is gone by the time the outbox sends it.
+
+        Uninstalling again removes nothing and sends nothing. Unknown app: ``ERROR_NOT_FOUND``.
+        """
+        with self.store.transaction():
+            app = self.apps.get_app(app_id)
+            if app is None:
+                raise error("ERROR_NOT_FOUND", f"App {app_id} not found")
+            events = self._farewells(app, clean) if app.installed else []
+            if accept is not None:
+                accept(list(events))
+            removed = {
+                "placements": self.placements.remove_app(app.id),
+                "event_handlers": self.event_handlers.remove_app(app.id),
+                "card_handlers": self.card_handlers.remove_app(app.id),
+                "tokens": self.tokens.revoke_app(app.id),
+            }
+            if not app.uninstalled:  # a second uninstall keeps the first one's time
+                self.store.update("apps", {"id": app.id}, {"installed": False, "uninstalled_at": self.clock.now()})
+            after = self.apps.get_app(app.id)
+            assert after is not None
+        return Uninstall(after, clean, tuple(events), removed)
+
+    def _farewells(self, app: App, clean: bool) -> list[Event]:
+        data = {"LANGUAGE_ID": self.settings.lang, "CLEAN": 1 if clean else 0}
+        return [
+            Event(
+                APP_UNINSTALL, app_id=app.id,
+                extra={"handler_id": int(row["id"]), "url": str(row["handler"]), "data": dict(data)},
+            )
+            for row in self.event_handlers.handlers_for(APP_UNINSTALL, app.id)
+        ]

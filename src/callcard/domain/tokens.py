@@ -5,6 +5,9 @@ new pair, while old access tokens live on until their own expiry. ``OAuthTokens`
 ``access_tokens`` and ``refresh_tokens`` tables. Every REST call resolves its token, so ``token_grant``
 is cached exactly (derived.py) until the token, app or user rows change; expiry is checked against the
 clock on every call. ``Directory`` delegates its token methods here.
+
+Uninstalling an app revokes its tokens (``revoke_app``); tokens of an app still marked uninstalled are
+refused like unknown ones (``invalid_token``, ``invalid_grant``) even when minted after the uninstall.
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ class OAuthTokens:
             raise error("invalid_token")
         if grant.expires_at <= self.clock.now():
             raise error("expired_token")
-        if grant.app is None or grant.user_id is None:
+        if grant.app is None or grant.user_id is None or grant.app.uninstalled:
             raise error("invalid_token")
         return grant
 
@@ -96,7 +99,7 @@ class OAuthTokens:
         if row["expires_at"] <= self.clock.now():
             raise error("expired_token")
         app, user = self.apps.get_app(row["app_id"]), self.get_user(row["user_id"])
-        if app is None or user is None:
+        if app is None or user is None or app.uninstalled:
             raise error("invalid_token")
         return app, user
 
@@ -105,14 +108,15 @@ class OAuthTokens:
 
         The old refresh token dies; old access tokens live until their own expiry (rest-api.md §8).
         ``resolve_access_token(pair.access_token)`` gives the app and user for the response body.
-        Wrong client → ``invalid_client``; unknown, spent, expired or foreign token → ``invalid_grant``.
+        Wrong client → ``invalid_client``; unknown, spent, expired or foreign token, or an uninstalled
+        app → ``invalid_grant``.
         """
         app = self.apps.app_by_client_id(client_id)
         if app is None or app.client_secret != client_secret:
             raise error("invalid_client")
         with self.store.transaction():
             row = self.store.get("refresh_tokens", refresh_token) if refresh_token else None
-            if row is None or row["app_id"] != app.id or row["expires_at"] <= self.clock.now():
+            if row is None or row["app_id"] != app.id or row["expires_at"] <= self.clock.now() or app.uninstalled:
                 raise error("invalid_grant")
             self.store.delete("refresh_tokens", {"token": refresh_token})
             return self.issue_tokens(app.id, int(row["user_id"]))
@@ -120,14 +124,33 @@ class OAuthTokens:
     def oauth_payload(self, app: App, user_id: int, pair: TokenPair, member_id: str) -> dict[str, Any]:
         """The OAuth server's token response (also the outbound events' ``auth`` block, rest-api.md §8);
         ``member_id`` is the portal's."""
-        base = self.settings.public_url
+        portal = self.portal_auth(app, member_id)
         return {
             "access_token": pair.access_token, "refresh_token": pair.refresh_token,
             "expires_in": pair.expires_in, "expires": pair.expires, "scope": ",".join(app.scopes),
-            "domain": self.settings.domain, "server_endpoint": f"{base}/oauth/",
-            "client_endpoint": f"{base}/rest/", "member_id": member_id, "user_id": user_id,
+            "domain": portal["domain"], "server_endpoint": portal["server_endpoint"],
+            "client_endpoint": portal["client_endpoint"], "member_id": member_id, "user_id": user_id,
             "status": app.status, "application_token": app.application_token,
         }
+
+    def portal_auth(self, app: App, member_id: str) -> dict[str, str]:
+        """The token-free ``auth`` block, in the platform's order: ``domain``, ``server_endpoint``,
+        ``client_endpoint``, ``member_id``, ``application_token``. ONAPPUNINSTALL carries only this: the
+        uninstalled app can no longer call REST, so it gets no tokens (its application_token lets it
+        check the sender)."""
+        base = self.settings.public_url
+        return {
+            "domain": self.settings.domain, "server_endpoint": f"{base}/oauth/",
+            "client_endpoint": f"{base}/rest/", "member_id": member_id,
+            "application_token": app.application_token,
+        }
+
+    def revoke_app(self, app_id: int) -> int:
+        """Delete every access and refresh token of an app (uninstall); return how many. Its access
+        tokens then answer ``invalid_token``, its refresh tokens ``invalid_grant``."""
+        with self.store.transaction():
+            access = self.store.delete("access_tokens", {"app_id": app_id})
+            return access + self.store.delete("refresh_tokens", {"app_id": app_id})
 
     def expire_tokens(self, app_id: int | None = None, user_id: int | None = None) -> int:
         """Test hook: make matching access tokens expired now; return how many (refresh tokens stay)."""
