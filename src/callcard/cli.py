@@ -166,12 +166,13 @@ def app_create(
 def app_uninstall(
     app_id: int, clean: bool, as_json: bool, data_dir: str, server: str | None, token: str | None
 ) -> None:
-    """Uninstall an app: ONAPPUNINSTALL to its handlers, then its placements, handlers and tokens go."""
+    """Uninstall an app: ONAPPUNINSTALL to its handlers, then its placements, handlers, lines and tokens go."""
     data = Control(data_dir, server, token).call("DELETE", f"/apps/{app_id}", clean=int(clean))
     removed = data["removed"]
     human = (
         f"app {app_id} uninstalled: {removed['placements']} placement(s), {removed['event_handlers']} event "
-        f"handler(s), {removed['card_handlers']} card handler(s), {removed['tokens']} token(s) removed; "
+        f"handler(s), {removed['card_handlers']} card handler(s), {removed['lines']} line(s), "
+        f"{removed['tokens']} token(s) removed; "
         f"ONAPPUNINSTALL queued for {data['notified']} handler(s)"
     )
     _out(data, as_json, human)

@@ -166,7 +166,7 @@ def test_app_uninstall_json_and_the_tokens_stop_working(served: Served) -> None:
         assert bound.status_code == 200 and bound.json()["result"] is True
     data = served.cli_json("app", "uninstall", str(app["app_id"]), "--clean", "--json")
     assert data == {"app_id": app["app_id"], "clean": True, "notified": 0,
-                    "removed": {"placements": 1, "event_handlers": 0, "card_handlers": 0, "tokens": 2}}
+                    "removed": {"placements": 1, "event_handlers": 0, "card_handlers": 0, "lines": 0, "tokens": 2}}
     with httpx.Client(timeout=10) as http:
         me = http.post(app["client_endpoint"] + "user.current", json={"auth": app["access_token"]})
         assert (me.status_code, me.json()["error"]) == (401, "invalid_token")

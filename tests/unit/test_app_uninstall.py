@@ -108,13 +108,14 @@ def ok(cc: TestClient, method: str, creds: dict[str, Any], **params: Any) -> Any
 
 def register(cc: TestClient, creds: dict[str, Any], recorder: Recorder, tag: str) -> None:
     """What a telephony app registers while it is installed: a background worker, two event.bind
-    handlers (one for ONAPPUNINSTALL) and a placement.bindEvent binding."""
+    handlers (one for ONAPPUNINSTALL), a placement.bindEvent binding and an external line."""
     ok(cc, "placement.bind", creds, PLACEMENT="PAGE_BACKGROUND_WORKER", HANDLER=f"https://{tag}.example.com/bg",
        OPTIONS={"errorHandlerUrl": f"https://{tag}.example.com/err"})
     ok(cc, "event.bind", creds, event="ONEXTERNALCALLSTART", handler=f"https://{tag}.example.com/call")
     ok(cc, "event.bind", creds, event="onAppUninstall", handler=recorder.url(f"/{tag}/uninstall"))
     ok(cc, "placement.bindEvent", creds, PLACEMENT="BackgroundCallCard::muteButtonClick",
        HANDLER=recorder.url(f"/{tag}/mute"))
+    ok(cc, "telephony.externalLine.add", creds, NUMBER="100", NAME=f"{tag} line")
 
 
 def token_rows(services: Services, app_id: int) -> int:
@@ -187,7 +188,7 @@ def test_uninstall_sends_onappuninstall_and_removes_everything_of_that_app_only(
     assert response.status_code == 200, response.text
     assert response.json() == {
         "app_id": leaving["app_id"], "clean": True, "notified": 1,
-        "removed": {"placements": 1, "event_handlers": 2, "card_handlers": 1, "tokens": tokens},
+        "removed": {"placements": 1, "event_handlers": 2, "card_handlers": 1, "lines": 1, "tokens": tokens},
     }
 
     # ONAPPUNINSTALL, through the outbox, to the one handler the app bound for it, with the exact body
@@ -206,6 +207,8 @@ def test_uninstall_sends_onappuninstall_and_removes_everything_of_that_app_only(
         assert rest(cc, method, leaving) == INVALID_TOKEN, method
     assert [r["handler"] for r in ok(cc, "placement.get", staying)] == ["https://staying.example.com/bg"]
     assert [r["event"] for r in ok(cc, "event.get", staying)] == ["ONEXTERNALCALLSTART", "ONAPPUNINSTALL"]
+    assert [line["NAME"] for line in ok(cc, "telephony.externalLine.get", staying)] == ["staying line"]
+    assert services.store.count("external_lines", {"app_id": leaving["app_id"]}) == 0
     refreshed = cc.post("/oauth/token/", params={
         "grant_type": "refresh_token", "client_id": leaving["client_id"],
         "client_secret": leaving["client_secret"], "refresh_token": leaving["refresh_token"],
@@ -275,7 +278,7 @@ def test_unknown_app_is_404_and_a_second_uninstall_removes_and_sends_nothing(
     assert second.status_code == 200
     assert second.json() == {
         "app_id": app["app_id"], "clean": True, "notified": 0,
-        "removed": {"placements": 0, "event_handlers": 0, "card_handlers": 0, "tokens": 0},
+        "removed": {"placements": 0, "event_handlers": 0, "card_handlers": 0, "lines": 0, "tokens": 0},
     }
     assert len(uninstall_rows(services)) == 1
     assert services.store.get("apps", app["app_id"])["uninstalled_at"] == uninstalled_at  # type: ignore[index]
@@ -292,7 +295,8 @@ def services(tmp_path: Path) -> Services:
 def uninstaller(services: Services, **parts: Any) -> AppUninstaller:
     chosen: dict[str, Any] = {
         "placements": services.placements, "event_handlers": services.event_handlers,
-        "card_handlers": services.card_handlers, "tokens": services.directory.tokens, **parts,
+        "card_handlers": services.card_handlers, "lines": services.calls.lines,
+        "tokens": services.directory.tokens, **parts,
     }
     return AppUninstaller(services.store, services.clock, services.settings, services.directory.apps, **chosen)
 
@@ -323,7 +327,7 @@ def test_events_are_accepted_before_the_handlers_go(services: Services) -> None:
     assert (event.name, event.app_id) == ("ONAPPUNINSTALL", app_id)
     assert event.extra == {"handler_id": 1, "url": "https://a.example.com/bye",
                            "data": {"LANGUAGE_ID": "en", "CLEAN": 1}}
-    assert done.removed == {"placements": 0, "event_handlers": 1, "card_handlers": 1, "tokens": 2}
+    assert done.removed == {"placements": 0, "event_handlers": 1, "card_handlers": 1, "lines": 0, "tokens": 2}
     assert (done.app.installed, done.app.uninstalled) == (False, True)
     assert services.directory.apps.app_info(done.app)["INSTALLED"] is False
     with pytest.raises(BitrixError) as exc:

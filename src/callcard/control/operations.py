@@ -67,7 +67,8 @@ class Operations:
         s = self.s
         uninstaller = AppUninstaller(
             s.store, s.clock, s.settings, s.directory.apps, placements=s.placements,
-            event_handlers=s.event_handlers, card_handlers=s.card_handlers, tokens=s.directory.tokens,
+            event_handlers=s.event_handlers, card_handlers=s.card_handlers, lines=s.calls.lines,
+            tokens=s.directory.tokens,
         )
         done = uninstaller.uninstall(app_id, clean, accept=s.hub.publish)
         removed = done.removed

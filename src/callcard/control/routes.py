@@ -10,7 +10,7 @@ Every route except ``/health`` and ``/openapi.json`` needs ``Authorization: Bear
 | GET  /openapi.json | the REST methods as OpenAPI 3.1 (no token) |
 | POST /apps {name, scopes, handler} | install an app; its credentials and fresh tokens for user 1 |
 | GET  /apps | the apps, with their installed and uninstalled state |
-| DELETE /apps/{id} ?clean=1 | uninstall: ONAPPUNINSTALL, then its placements, handlers, tokens go; {removed: {…}} |
+| DELETE /apps/{id} ?clean=1 | uninstall: ONAPPUNINSTALL, then its registrations and tokens go; {removed: {…}} |
 | POST /webhooks {user_id, scopes} | {url, id}: the webhook URL and its id |
 | POST /login-url {user_id} | a one-time portal login URL |
 | POST /tokens/expire {app_id?, user_id?} | expire access tokens now |

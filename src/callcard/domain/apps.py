@@ -207,11 +207,11 @@ class AppUninstaller:
     def __init__(
         self, store: Store, clock: Clock, settings: Settings, apps: AppRegistry, *,
         placements: _AppRegistrations, event_handlers: _AppEventHandlers,
-        card_handlers: _AppRegistrations, tokens: _AppTokens,
+        card_handlers: _AppRegistrations, lines: _AppRegistrations, tokens: _AppTokens,
     ) -> None:
         self.store, self.clock, self.settings, self.apps = store, clock, settings, apps
         self.placements, self.event_handlers = placements, event_handlers
-        self.card_handlers, self.tokens = card_handlers, tokens
+        self.card_handlers, self.lines, self.tokens = card_handlers, lines, tokens
 
     def uninstall(
         self, app_id: int, clean: bool, accept: Callable[[list[Event]], object] | None = None
@@ -222,10 +222,11 @@ class AppUninstaller:
         for it (only for an installed app: no REST event reaches an app whose install has not finished,
         rest-api.md §9.8), and handed to ``accept`` (the surface queues them in the outbox there, so that
         they are accepted for delivery before their handler rows go, and both or neither happen); then
-        the app's placements, event.bind handlers, placement.bindEvent bindings and its access and
-        refresh tokens are deleted, and it is marked not installed and uninstalled. Each event is
-        addressed to its handler row (``extra``: ``handler_id``, ``url``, ``data`` =
-        ``{LANGUAGE_ID, CLEAN: 1|0}``): the row is gone by the time the outbox sends it.
+        the app's placements, event.bind handlers, placement.bindEvent bindings, external lines (as the
+        platform's voximplant module drops them) and its access and refresh tokens are deleted, and it is
+        marked not installed and uninstalled. Each event is addressed to its handler row (``extra``:
+        ``handler_id``, ``url``, ``data`` = ``{LANGUAGE_ID, CLEAN: 1|0}``): the row is gone by the time
+        the outbox sends it.
 
         Uninstalling again removes nothing and sends nothing. Unknown app: ``ERROR_NOT_FOUND``.
         """
@@ -240,6 +241,7 @@ class AppUninstaller:
                 "placements": self.placements.remove_app(app.id),
                 "event_handlers": self.event_handlers.remove_app(app.id),
                 "card_handlers": self.card_handlers.remove_app(app.id),
+                "lines": self.lines.remove_app(app.id),
                 "tokens": self.tokens.revoke_app(app.id),
             }
             if not app.uninstalled:  # a second uninstall keeps the first one's time

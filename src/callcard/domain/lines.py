@@ -81,6 +81,10 @@ class ExternalLines:
         self.store.delete("external_lines", {"id": row["id"]})
         return []
 
+    def remove_app(self, app_id: int) -> int:
+        """Delete every line of an app (uninstall: the platform drops them too); return how many."""
+        return self.store.delete("external_lines", {"app_id": app_id})
+
     def _existing(self, app_id: int | None, number: Any) -> Row:
         num = str(number or "").strip()
         if not num:
