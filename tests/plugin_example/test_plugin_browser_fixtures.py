@@ -41,6 +41,13 @@ def test_card_presses_click_the_real_controls(portal_page, callcard_server, call
     ]
     assert card.view()["muted"] is True
 
+    # a chip of the CRM row: the caller becomes a lead, and the frames hear entityChanged
+    card.press("addLead")
+    [changed] = timeline.wait_for("event", "BackgroundCallCard::entityChanged")
+    assert changed.payload["CRM_ENTITY_TYPE"] == "LEAD" and changed.payload["PHONE_NUMBER"] == PHONE
+    view = card.wait(lambda v: bool(v and v["crm"]["entityType"] == "LEAD"), what="the lead on the card")
+    assert view["crmButtons"] == ["addComment"]
+
 
 def test_open_portal_logs_in_any_user(open_portal, callcard_server, callcard_app):
     paula = open_portal(3)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..domain.callcrm import CARD_CRM_CHIPS
 from .server import OPERATOR_ID, CallcardServer
 from .waiting import DEFAULT_TIMEOUT_S, wait_until
 
@@ -44,7 +45,8 @@ class Card:
         return self.view() is not None
 
     def press(self, button: str, value: Any = None) -> dict[str, Any] | None:
-        """Press ``button`` (a name from the view's ``buttons``, or ``commentSave``).
+        """Press ``button`` (a name from the view's ``buttons``, ``commentSave``, or a chip of the CRM row:
+        ``addLead``, ``addContact`` create that entity for the caller and bind the call).
 
         ``value``: the dialpad key (``"5"``), the quality grade (``"1"``–``"5"``), the transfer target
         (a user id or a phone number), or the comment text for ``commentSave``.
@@ -95,6 +97,9 @@ class Card:
             else:
                 card.locator('[data-role="transfer-phone"]').fill(str(target), timeout=ms)
                 click("transfer-pstn")
+        elif button in CARD_CRM_CHIPS:
+            close_popup()
+            card.locator(f'[data-crm-button="{button}"]').first.click(timeout=ms)
         elif button == "commentSave":
             close_popup()
             if not card.locator('[data-role="comment"]').count():
