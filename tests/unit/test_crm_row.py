@@ -29,6 +29,7 @@ from callcard.domain.uistate import UiState
 from callcard.services import Services
 from callcard.settings import Settings
 from callcard.store import SQLiteStore
+from page_socket import PageSocket
 
 T0 = 1_763_700_000.0
 USER = 2
@@ -216,34 +217,6 @@ def services_of(client: TestClient) -> Services:
     return client.app.state.services  # type: ignore[attr-defined,no-any-return]
 
 
-class Page:
-    """portal.js in miniature: requests by id; everything else pushed is kept in ``pushed``."""
-
-    def __init__(self, ws: Any, page_id: str) -> None:
-        self.ws = ws
-        self.next_id = 1
-        self.pushed: list[dict[str, Any]] = []
-        ws.send_json({"t": "hello", "page": page_id})
-        self.receive("hello")
-
-    def receive(self, kind: str) -> dict[str, Any]:
-        while True:
-            msg: dict[str, Any] = self.ws.receive_json()
-            if msg["t"] == kind:
-                return msg
-            self.pushed.append(msg)
-
-    def request(self, **msg: Any) -> dict[str, Any]:
-        msg["id"] = self.next_id
-        self.next_id += 1
-        self.ws.send_json(msg)
-        while True:
-            answer: dict[str, Any] = self.ws.receive_json()
-            if answer["t"] == "re" and answer["id"] == msg["id"]:
-                return answer
-            self.pushed.append(answer)
-
-
 def boot_page(client: TestClient) -> dict[str, Any]:
     """Install an app with a worker for USER, log USER in, render the portal page; its boot JSON."""
     services = services_of(client)
@@ -263,14 +236,14 @@ def boot_page(client: TestClient) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def owning_page(client: TestClient) -> Iterator[tuple[Page, dict[str, Any]]]:
+def owning_page(client: TestClient) -> Iterator[tuple[PageSocket, dict[str, Any]]]:
     """USER's page, connected, showing the card of a call from an unknown number (first view received)."""
     boot = boot_page(client)
     services = services_of(client)
     _, events = services.calls.register(boot["app_id"], user_id=USER, phone_number=PHONE, call_type=2)
     services.hub.publish(events, [USER])
     with client.websocket_connect("/ws") as raw:
-        page = Page(raw, boot["pageId"])
+        page = PageSocket(raw, boot["pageId"])
         assert page.receive("card")["view"]["crmButtons"] == ["addComment", "addLead", "addContact"]
         yield page, boot
 
@@ -319,7 +292,7 @@ def test_a_page_that_does_not_own_the_card_is_refused(client: TestClient) -> Non
         second = re.search(r'"pageId":\s*"([^"]+)"', client.get("/").text)
         assert second and second.group(1) != boot["pageId"]
         with client.websocket_connect("/ws") as raw:
-            other = Page(raw, second.group(1))
+            other = PageSocket(raw, second.group(1))
             answer = other.request(t="crm", action="addLead")
             assert (answer["ok"], answer["error"]) == (False, "this page does not show the call card")
         assert services.store.count("crm_entities") == 0

@@ -23,6 +23,7 @@ from callcard.host.frames import FrameFactory, LayoutRegistry, PageContext, app_
 from callcard.host.routes import SESSION_COOKIE, host_routes
 from callcard.services import Services
 from callcard.settings import Settings
+from page_socket import PageSocket
 
 HANDLER = "http://localhost:5001/bg.html"
 TAB_HANDLER = "http://localhost:5001/tab.html?x=1"
@@ -346,34 +347,6 @@ def test_classic_library_is_served(client: TestClient) -> None:
 
 
 # -- the page WebSocket --------------------------------------------------------------------------------------
-
-
-class PageSocket:
-    """A test double of portal.js: hello, then requests by id."""
-
-    def __init__(self, ws: Any, page_id: str) -> None:
-        self.ws = ws
-        self.next_id = 1
-        self.pushed: list[dict[str, Any]] = []
-        ws.send_json({"t": "hello", "page": page_id})
-        assert self.receive("hello")["ok"] is True
-
-    def receive(self, kind: str) -> dict[str, Any]:
-        while True:
-            msg = self.ws.receive_json()
-            if msg["t"] == kind:
-                return msg
-            self.pushed.append(msg)
-
-    def request(self, **msg: Any) -> dict[str, Any]:
-        msg["id"] = self.next_id
-        self.next_id += 1
-        self.ws.send_json(msg)
-        while True:
-            answer = self.ws.receive_json()
-            if answer["t"] == "re" and answer["id"] == msg["id"]:
-                return answer
-            self.pushed.append(answer)
 
 
 def open_page(client: TestClient, path: str = "/") -> dict[str, Any]:

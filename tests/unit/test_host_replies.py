@@ -23,6 +23,7 @@ from callcard.host.frames import LOCAL_REPLIES, interface_for
 from callcard.host.outlet import Outlet, card_key, dumps
 from callcard.services import Services
 from callcard.settings import Settings
+from page_socket import PageSocket
 
 USER = 2
 HANDLER = "http://localhost:5001/bg.html"
@@ -179,49 +180,14 @@ def show_card(client: TestClient) -> None:
     services.hub.publish(services.cards.set_ui_state(USER, "connected"), [USER])
 
 
-class Page:
-    """portal.js in miniature: requests by id; everything else the server sends is kept in ``pushed``."""
-
-    def __init__(self, ws: Any, page_id: str) -> None:
-        self.ws = ws
-        self.next_id = 1
-        self.pushed: list[dict[str, Any]] = []
-        self.first_view: dict[str, Any] | None = None
-        self.sid = ""
-        ws.send_json({"t": "hello", "page": page_id})
-        self.receive("hello")
-
-    def receive(self, kind: str) -> dict[str, Any]:
-        while True:
-            msg: dict[str, Any] = self.ws.receive_json()
-            if msg["t"] == kind:
-                return msg
-            self.pushed.append(msg)
-
-    def request(self, **msg: Any) -> dict[str, Any]:
-        msg["id"] = self.next_id
-        self.next_id += 1
-        self.ws.send_json(msg)
-        while True:
-            answer: dict[str, Any] = self.ws.receive_json()
-            if answer["t"] == "re" and answer["id"] == msg["id"]:
-                return answer
-            self.pushed.append(answer)
-
-    def barrier(self, row_id: int) -> None:
-        """A request that pushes nothing: its reply means all earlier messages and their follow-ups are done
-        (one reader handles a page's messages in order)."""
-        self.request(t="frame", placement="CALL_CARD", row=row_id)
-
-
 @contextlib.contextmanager
-def card_page(client: TestClient) -> Iterator[tuple[Page, dict[str, Any]]]:
+def card_page(client: TestClient) -> Iterator[tuple[PageSocket, dict[str, Any]]]:
     """USER's portal page with a worker and a tab, connected, its card open and its first view received
     (``page.first_view``); yields the page and the boot JSON. ``page.sid``: the worker's APP_SID."""
     boot = open_page(client)
     show_card(client)
     with client.websocket_connect("/ws") as raw:
-        page = Page(raw, boot["pageId"])
+        page = PageSocket(raw, boot["pageId"])
         page.sid = boot["background"][0]["appSid"]
         page.first_view = page.receive("card")["view"]
         yield page, boot
