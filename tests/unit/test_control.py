@@ -283,3 +283,25 @@ def test_conformance_summary_counts_only_the_app_asked_for(strict_cc):
     assert mine["summary"]["occurrences"] == 1 and mine["summary"]["by_app"] == {str(strict_cc.creds["app_id"]): 1}
     everyone = strict_cc.get("/_callcard/conformance").json()
     assert everyone["summary"]["occurrences"] == 3
+
+
+def test_bindings_are_listed_and_removed_one_by_one(cc):
+    # placement.bindEvent has no REST unbind: the platform's admin page removes bindings; here, the control API
+    hook = cc.post("/_callcard/webhooks", json={"user_id": 1, "scopes": ["placement"]}).json()
+    path = hook["url"].removeprefix("http://127.0.0.1:8765")
+    for event in ("BackgroundCallCard::muteButtonClick", "CallCard::BeforeClose"):
+        bound = cc.post(path + "placement.bindEvent",
+                        json={"PLACEMENT": event, "HANDLER": "http://localhost:5001/h"})
+        assert bound.json()["result"] is True, bound.text
+    listed = cc.get("/_callcard/bindings").json()
+    assert [(b["event"], b["handler"], b["webhook_id"]) for b in listed] == [
+        ("BackgroundCallCard::muteButtonClick", "http://localhost:5001/h", hook["id"]),
+        ("CallCard::BeforeClose", "http://localhost:5001/h", hook["id"]),
+    ]
+    mute = listed[0]["id"]
+    assert cc.delete(f"/_callcard/bindings/{mute}").json() == {"removed": mute}
+    assert [b["event"] for b in cc.get("/_callcard/bindings").json()] == ["CallCard::BeforeClose"]
+    assert cc.services.card_handlers.handlers_for("BackgroundCallCard::muteButtonClick") == []
+    gone = cc.delete(f"/_callcard/bindings/{mute}")
+    assert gone.status_code == 404 and gone.json()["error"] == "ERROR_NOT_FOUND"
+    assert cc.get("/_callcard/bindings", headers={"Authorization": ""}).status_code == 401

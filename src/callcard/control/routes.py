@@ -11,6 +11,8 @@ Every route except ``/health`` and ``/openapi.json`` needs ``Authorization: Bear
 | POST /apps {name, scopes, handler} | install an app; its credentials and fresh tokens for user 1 |
 | GET  /apps | the apps, with their installed and uninstalled state |
 | DELETE /apps/{id} ?clean=1 | uninstall: ONAPPUNINSTALL, then its registrations and tokens go; {removed: {…}} |
+| GET  /bindings | the placement.bindEvent bindings (card events to HTTP handlers) of every app and webhook |
+| DELETE /bindings/{id} | remove one of them, as the platform's admin page does (REST has no unbind) |
 | POST /webhooks {user_id, scopes} | {url, id}: the webhook URL and its id |
 | POST /login-url {user_id} | a one-time portal login URL |
 | POST /tokens/expire {app_id?, user_id?} | expire access tokens now |
@@ -131,6 +133,15 @@ def control_routes(services: Services, *, openapi: Callable[[], dict[str, Any]] 
             return _fail("ERROR_NOT_FOUND", f"App {app_id} not found", 404)
         return ops.uninstall_app(app_id, _FLAGS[raw])
 
+    async def list_bindings(request: Request) -> Any:
+        return services.card_handlers.all()
+
+    async def remove_binding(request: Request) -> Any:
+        binding_id = int(request.path_params["binding_id"])
+        if not services.card_handlers.remove(binding_id):
+            return _fail("ERROR_NOT_FOUND", f"Binding {binding_id} not found", 404)
+        return {"removed": binding_id}
+
     async def create_webhook(request: Request) -> Any:
         b = await body(request)
         scopes = b.get("scopes") or ["telephony", "placement", "crm", "user"]
@@ -212,6 +223,8 @@ def control_routes(services: Services, *, openapi: Callable[[], dict[str, Any]] 
         Route("/apps", guarded(create_app_), methods=["POST"]),
         Route("/apps", guarded(list_apps), methods=["GET"]),
         Route("/apps/{app_id:int}", guarded(uninstall_app), methods=["DELETE"]),
+        Route("/bindings", guarded(list_bindings), methods=["GET"]),
+        Route("/bindings/{binding_id:int}", guarded(remove_binding), methods=["DELETE"]),
         Route("/webhooks", guarded(create_webhook), methods=["POST"]),
         Route("/login-url", guarded(login_url), methods=["POST"]),
         Route("/tokens/expire", guarded(expire_tokens), methods=["POST"]),
