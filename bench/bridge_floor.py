@@ -144,7 +144,7 @@ def main() -> None:
         page.goto(f"http://127.0.0.1:{port}/")
         frame = page.wait_for_selector("iframe").content_frame()
         assert frame is not None
-        frame.wait_for_function("typeof window.run === 'function'")
+        frame.wait_for_function("typeof window.run === 'function'", polling=20)
         own = page.evaluate(OWN_JS, args.calls)
         out = frame.evaluate("([n, r, w]) => run(n, r, w)", [args.calls, args.rounds, args.warmup])
         version = browser.get().version

@@ -31,7 +31,8 @@ def softphone(callcard_server, callcard_app):
 def test_a_call_from_ring_to_hangup(softphone, callcard_app, open_portal, card, timeline):
     page = open_portal()  # the operator's portal page, with the softphone in the background
     frame = app_frame(page, softphone, path="/worker.html")
-    frame.wait_for_function("window.softphone && window.softphone.ready")
+    # poll by time: a hidden frame gets no animation frames, Playwright's default way of polling
+    frame.wait_for_function("window.softphone && window.softphone.ready", polling=50)
     timeline.wait_bound(callcard_app, "BackgroundCallCard::initialized")
 
     # One hidden worker frame, loaded well inside the watchdog's 5 s.
